@@ -1,0 +1,182 @@
+/**
+ * How payloads, results and errors travel: MessagePack, data only.
+ *
+ * Nothing in a message can execute code when it is decoded. Values MessagePack cannot carry
+ * faithfully (functions, symbols, class instances, maps, sets) are refused when a task is added,
+ * with an error that names the offending field, so nothing half-encoded is ever scheduled.
+ *
+ * @module
+ */
+
+import { decode, encode } from "@msgpack/msgpack";
+
+const ENCODE_OPTIONS = { useBigInt64: true, ignoreUndefined: true } as const;
+const DECODE_OPTIONS = { useBigInt64: true } as const;
+
+/** Thrown when a value cannot travel as MessagePack. */
+export class SerializationError extends TypeError {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SerializationError";
+  }
+}
+
+/** Finds the first value under `root` MessagePack cannot carry, as a path and a reason. */
+function findUnencodable(value: unknown, path: string, seen: Set<object>): string | undefined {
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+    case "bigint":
+    case "undefined":
+      return undefined;
+    case "function":
+      return `${path} is a function`;
+    case "symbol":
+      return `${path} is a symbol`;
+  }
+  if (value === null || value instanceof Date || value instanceof Uint8Array) return undefined;
+  const object = value as object;
+  if (seen.has(object)) return `${path} refers back to itself (a cycle)`;
+  seen.add(object);
+  try {
+    if (Array.isArray(object)) {
+      for (let i = 0; i < object.length; i++) {
+        const problem = findUnencodable(object[i], `${path}[${i}]`, seen);
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    const proto = Object.getPrototypeOf(object);
+    if (proto !== Object.prototype && proto !== null) {
+      const kind = proto?.constructor?.name ?? "object";
+      return `${path} is a ${kind}, not plain data (use a plain object, array, string, number, ` +
+        `boolean, bigint, Date or Uint8Array)`;
+    }
+    for (const [field, inner] of Object.entries(object)) {
+      const problem = findUnencodable(inner, `${path}.${field}`, seen);
+      if (problem) return problem;
+    }
+    return undefined;
+  } finally {
+    seen.delete(object);
+  }
+}
+
+/**
+ * Encodes plain data as MessagePack, refusing what it cannot carry.
+ *
+ * @example
+ * ```ts
+ * import { decodeValue, encodeValue } from "@docket/core";
+ * decodeValue(encodeValue({ customerId: "1001", amount: 500 })); // { customerId: "1001", amount: 500 }
+ * ```
+ */
+export function encodeValue(value: unknown, what = "value"): Uint8Array {
+  const problem = findUnencodable(value, what, new Set());
+  if (problem) {
+    throw new SerializationError(`cannot serialize ${problem}: MessagePack carries data only`);
+  }
+  return encode(value, ENCODE_OPTIONS);
+}
+
+/**
+ * Decodes MessagePack written by {@linkcode encodeValue}.
+ *
+ * @example
+ * ```ts
+ * import { decodeValue, encodeValue } from "@docket/core";
+ * decodeValue(encodeValue([1, 2])); // [1, 2]
+ * ```
+ */
+export function decodeValue(bytes: Uint8Array): unknown {
+  return decode(bytes, DECODE_OPTIONS);
+}
+
+/** An error reduced to data, so it can be stored and rebuilt elsewhere. */
+export interface ErrorRecord {
+  name: string;
+  message: string;
+  stack?: string;
+  /** Own enumerable fields that are plain data (e.g. `code`, `status`). */
+  fields?: Record<string, unknown>;
+}
+
+const BUILT_IN_ERRORS: Record<string, new (message?: string) => Error> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/**
+ * Reduces any thrown value to an {@linkcode ErrorRecord}.
+ *
+ * @example
+ * ```ts
+ * import { toErrorRecord } from "@docket/core";
+ * toErrorRecord(new RangeError("too big")).name; // "RangeError"
+ * ```
+ */
+export function toErrorRecord(error: unknown): ErrorRecord {
+  if (!(error instanceof Error)) {
+    return { name: "Error", message: typeof error === "string" ? error : safeString(error) };
+  }
+  const record: ErrorRecord = { name: error.name, message: error.message, stack: error.stack };
+  const fields: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(error)) {
+    if (field === "name" || field === "message" || field === "stack") continue;
+    if (findUnencodable(value, field, new Set()) === undefined) fields[field] = value;
+  }
+  if (Object.keys(fields).length > 0) record.fields = fields;
+  return record;
+}
+
+/**
+ * Rebuilds an `Error` from its record: built-in classes come back as their class, others as an
+ * `Error` with the original `name`; `message`, `stack` and data fields are kept.
+ *
+ * @example
+ * ```ts
+ * import { fromErrorRecord } from "@docket/core";
+ * fromErrorRecord({ name: "TypeError", message: "bad" }) instanceof TypeError; // true
+ * ```
+ */
+export function fromErrorRecord(record: ErrorRecord): Error {
+  const ErrorClass = BUILT_IN_ERRORS[record.name] ?? Error;
+  const error = new ErrorClass(record.message);
+  if (error.name !== record.name) {
+    Object.defineProperty(error, "name", {
+      value: record.name,
+      configurable: true,
+      writable: true,
+    });
+  }
+  if (record.stack !== undefined) {
+    Object.defineProperty(error, "stack", {
+      value: record.stack,
+      configurable: true,
+      writable: true,
+    });
+  }
+  if (record.fields) Object.assign(error, record.fields);
+  return error;
+}
+
+/** One line describing an error, as the execution's `error` field shows it. */
+export function describeError(error: unknown): string {
+  const record = toErrorRecord(error);
+  return `${record.name}: ${record.message}`;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return "(unprintable value)";
+  }
+}

@@ -1,0 +1,554 @@
+/**
+ * The docket client: register tasks, schedule them now or later, replace, cancel and strike
+ * them, and look at what is waiting and who is working.
+ *
+ * @module
+ */
+
+import type { Backend, ScheduleRequest, TaskMessage } from "./storage/backend.ts";
+import { RedisBackend } from "./storage/redis/backend.ts";
+import type { RedisClient } from "./storage/redis/connection.ts";
+import { DocketKeys } from "./keys.ts";
+import { decodeValue, encodeValue } from "./codec.ts";
+import { type Duration, toEpochMillis, toMillis, type When } from "./duration.ts";
+import { UnknownTaskError } from "./errors.ts";
+import { Execution, type ExecutionHost } from "./execution.ts";
+import { type TaskDefinition, type TaskLike, toDefinition } from "./definition.ts";
+import { createLogger, type Logger } from "./logging/logger.ts";
+import { formatCall } from "./logging/call_repr.ts";
+import { StrikeList } from "./strikes/strike_list.ts";
+import { makeStrikeInstruction, type StrikeInstruction } from "./strikes/strike_set.ts";
+import { uuid7 } from "./uuid7.ts";
+import { ExecutionState, type Payload } from "./types.ts";
+import { builtinTasks } from "./builtin_tasks.ts";
+
+/** Options of {@linkcode Docket.connect}. */
+export interface DocketOptions {
+  /** The docket's name; every key is prefixed with it. Default `"docket"`. */
+  name?: string;
+  /** `redis://`, `rediss://` or `memory://`. Default `DOCKET_URL`, else `redis://localhost:6379/0`. */
+  url?: string;
+  /** How long state and results are kept after a task ends; 0 keeps nothing. Default 15 min. */
+  executionTtl?: Duration;
+  /** A pino logger; default: one at `DOCKET_LOG_LEVEL` (else info). */
+  logger?: Logger;
+  /** How often workers announce themselves. Default 2 s. */
+  heartbeatInterval?: Duration;
+  /** Heartbeats a worker may miss before it is considered gone. Default 5. */
+  missedHeartbeats?: number;
+}
+
+/** Where and when a task is scheduled: `when` defaults to now, `key` to a new UUIDv7. */
+export interface AddOptions {
+  when?: When;
+  key?: string;
+}
+
+/** A live worker, as `workers()` and `snapshot()` report it. */
+export interface WorkerInfo {
+  name: string;
+  lastSeen: Date;
+  tasks: string[];
+}
+
+/** What is scheduled, queued and running, and by whom. */
+export interface DocketSnapshot {
+  /** When the snapshot was taken. */
+  taken: Date;
+  /** Tasks on the stream plus future tasks. */
+  totalTasks: number;
+  /** Scheduled and queued executions, not yet running. */
+  future: Execution[];
+  /** Running executions, with `worker` and `startedAt`. */
+  running: Execution[];
+  /** Live workers. */
+  workers: WorkerInfo[];
+}
+
+function readEnv(name: string): string | undefined {
+  try {
+    // deno-lint-ignore no-explicit-any
+    const process = (globalThis as any).process;
+    return process?.env?.[name] ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A docket: a named set of tasks in one store.
+ *
+ * @example
+ * ```ts ignore
+ * import { Docket } from "@docket/core";
+ * await using docket = await Docket.connect({ name: "orders", url: "redis://localhost:6379/0" });
+ * docket.register(processOrder);
+ * const execution = await docket.add(processOrder)({ customerId: "1001", items: ["a"] });
+ * ```
+ */
+export class Docket implements ExecutionHost, AsyncDisposable {
+  /** The docket's name. */
+  readonly name: string;
+  /** The store URL. */
+  readonly url: string;
+  /** Milliseconds state and results are kept; 0 keeps nothing. */
+  readonly executionTtl: number;
+  /** Milliseconds between worker heartbeats. */
+  readonly heartbeatInterval: number;
+  /** Heartbeats a worker may miss before it is considered gone. */
+  readonly missedHeartbeats: number;
+  /** The docket's logger. */
+  readonly logger: Logger;
+  /** The key layout. */
+  readonly keys: DocketKeys;
+  /** The storage backend. */
+  readonly backend: Backend;
+  /** Strikes in effect, kept current from the store. */
+  readonly strikeList: StrikeList;
+  #tasks = new Map<string, TaskDefinition>();
+  #closed = false;
+
+  private constructor(options: {
+    name: string;
+    url: string;
+    executionTtl: number;
+    logger: Logger;
+    backend: Backend;
+    heartbeatInterval: number;
+    missedHeartbeats: number;
+  }) {
+    this.name = options.name;
+    this.url = options.url;
+    this.executionTtl = options.executionTtl;
+    this.logger = options.logger;
+    this.backend = options.backend;
+    this.heartbeatInterval = options.heartbeatInterval;
+    this.missedHeartbeats = options.missedHeartbeats;
+    this.keys = new DocketKeys(options.name);
+    this.strikeList = new StrikeList(options.backend, options.logger);
+    for (const task of builtinTasks) this.register(task);
+  }
+
+  /** Connects to the store and loads the strikes in effect. */
+  static async connect(options: DocketOptions = {}): Promise<Docket> {
+    const name = options.name ?? readEnv("DOCKET_NAME") ?? "docket";
+    const url = options.url ?? readEnv("DOCKET_URL") ?? "redis://localhost:6379/0";
+    const executionTtl = toMillis(options.executionTtl ?? { minutes: 15 }, "executionTtl");
+    if (executionTtl < 0) throw new RangeError("executionTtl must not be negative");
+    const logger = (options.logger ?? createLogger()).child({ docket: name });
+    new DocketKeys(name);
+    const warn = (message: string, details?: Record<string, unknown>) =>
+      logger.warn(details ?? {}, message);
+    const backend: Backend = url.startsWith("memory://")
+      ? (await import("./storage/memory/backend.ts")).MemoryBackend.forUrl(url, name)
+      : await RedisBackend.connect(url, name, warn);
+    const docket = new Docket({
+      name,
+      url,
+      executionTtl,
+      logger,
+      backend,
+      heartbeatInterval: toMillis(options.heartbeatInterval ?? 2_000, "heartbeatInterval"),
+      missedHeartbeats: options.missedHeartbeats ?? 5,
+    });
+    try {
+      await docket.strikeList.load();
+    } catch (error) {
+      await backend.close();
+      throw error;
+    }
+    return docket;
+  }
+
+  /** Milliseconds after which a silent worker is considered gone. */
+  get workerStaleAfter(): number {
+    return this.heartbeatInterval * this.missedHeartbeats;
+  }
+
+  /** The registered tasks by name (aliases included). */
+  get tasks(): ReadonlyMap<string, TaskDefinition> {
+    return this.#tasks;
+  }
+
+  /**
+   * Registers a task under its name and any aliases.
+   *
+   * @example
+   * ```ts ignore
+   * docket.register(processOrder, { names: ["process_order", "orders.process"] });
+   * ```
+   */
+  register(task: TaskLike, options: { names?: string[] } = {}): TaskDefinition {
+    const definition = toDefinition(task);
+    const names = options.names?.length ? options.names : [definition.name];
+    for (const name of names) {
+      if (typeof name !== "string" || !name) throw new TypeError("task names must be non-empty");
+      this.#tasks.set(name, definition);
+    }
+    return definition;
+  }
+
+  /** The definition registered under `name`, or an `UnknownTaskError`. */
+  resolveTask(task: TaskLike | string): { name: string; definition: TaskDefinition } {
+    if (typeof task === "string") {
+      const definition = this.#tasks.get(task);
+      if (!definition) throw new UnknownTaskError(task, this.#tasks.keys());
+      return { name: task, definition };
+    }
+    const definition = toDefinition(task);
+    const registered = this.#tasks.get(definition.name);
+    if (!registered) this.register(definition);
+    return { name: definition.name, definition: registered ?? definition };
+  }
+
+  /**
+   * Schedules a task: returns a function that takes the payload. `when` defaults to now and
+   * `key` to a new UUIDv7, both fixed each time that function is called. A key that is already
+   * scheduled, queued or running is left alone (`already_scheduled`).
+   *
+   * @example
+   * ```ts ignore
+   * await docket.add(processOrder)({ customerId: "1001", items: ["a"] });
+   * await docket.add(processOrder, { when: Date.now() + 60_000, key: "order-1002" })({
+   *   customerId: "1002",
+   *   items: [],
+   * });
+   * ```
+   */
+  add<P extends Payload = Payload>(
+    task: TaskLike | string,
+    options: AddOptions = {},
+  ): (payload?: P) => Promise<Execution> {
+    const { name } = this.resolveTask(task);
+    return async (payload?: P) => {
+      const [execution] = await this.#write("add", name, options, [payload ?? {}]);
+      return execution;
+    };
+  }
+
+  /**
+   * Schedules many tasks of one kind in one round trip.
+   *
+   * @example
+   * ```ts ignore
+   * await docket.addMany(sendEmail)([{ to: "a@example.com" }, { to: "b@example.com" }]);
+   * ```
+   */
+  addMany<P extends Payload = Payload>(
+    task: TaskLike | string,
+    options: { when?: When } = {},
+  ): (payloads: P[]) => Promise<Execution[]> {
+    const { name } = this.resolveTask(task);
+    return (payloads: P[]) => this.#write("add", name, options, payloads);
+  }
+
+  /**
+   * Schedules a task under `key`, superseding whatever was scheduled under it.
+   *
+   * @example
+   * ```ts ignore
+   * await docket.replace(processOrder, { when: Date.now() + 5_000, key: "order-1002" })(payload);
+   * ```
+   */
+  replace<P extends Payload = Payload>(
+    task: TaskLike | string,
+    options: { when?: When; key: string },
+  ): (payload?: P) => Promise<Execution> {
+    if (typeof options?.key !== "string" || !options.key) {
+      throw new TypeError("replace needs a key: replace(task, { key, when? })");
+    }
+    const { name } = this.resolveTask(task);
+    return async (payload?: P) => {
+      const [execution] = await this.#write("replace", name, options, [payload ?? {}]);
+      return execution;
+    };
+  }
+
+  async #write(
+    mode: "add" | "replace",
+    name: string,
+    options: AddOptions,
+    payloads: Payload[],
+  ): Promise<Execution[]> {
+    this.#assertOpen();
+    const now = Date.now();
+    const when = options.when === undefined ? now : toEpochMillis(options.when);
+    if (options.key !== undefined && (typeof options.key !== "string" || !options.key)) {
+      throw new TypeError(`key must be a non-empty string, got ${String(options.key)}`);
+    }
+    const requests: (ScheduleRequest | undefined)[] = [];
+    const executions: Execution[] = [];
+    for (const payload of payloads) {
+      if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+        throw new TypeError(`a task's payload must be a plain object, got ${describe(payload)}`);
+      }
+      const key = options.key ?? uuid7(now);
+      const data = encodeValue(payload, "payload");
+      const execution = new Execution(this, {
+        key,
+        taskName: name,
+        payload,
+        when,
+        attempt: 1,
+        state: when <= now ? ExecutionState.QUEUED : ExecutionState.SCHEDULED,
+      });
+      executions.push(execution);
+      if (this.isStruck(name, key, payload)) {
+        execution.disposition = "struck";
+        this.logger.warn(`${formatCall(name, payload, undefined, key)} is struck; not scheduled`);
+        requests.push(undefined);
+        continue;
+      }
+      requests.push({
+        mode,
+        key,
+        task: name,
+        data,
+        when,
+        attempt: 1,
+        tracked: this.executionTtl > 0 || options.key !== undefined,
+      });
+    }
+    const toWrite = requests.filter((r): r is ScheduleRequest => r !== undefined);
+    const outcomes = toWrite.length ? await this.backend.schedule(toWrite, now) : [];
+    let next = 0;
+    requests.forEach((request, i) => {
+      if (!request) return;
+      executions[i].disposition = outcomes[next++] === "exists" ? "already_scheduled" : "scheduled";
+    });
+    return executions;
+  }
+
+  /** True when a strike in effect matches this task. */
+  isStruck(name: string, key: string, payload: Payload): boolean {
+    return this.strikeList.strikes.isStruck(name, key, payload, (message) => {
+      this.logger.warn(message);
+    });
+  }
+
+  /**
+   * Cancels a task in any state: a waiting task is removed, a running one is aborted.
+   *
+   * @example
+   * ```ts ignore
+   * await docket.cancel("order-1002");
+   * ```
+   */
+  async cancel(key: string): Promise<void> {
+    this.#assertOpen();
+    await this.backend.cancel(key, Date.now(), this.executionTtl);
+  }
+
+  /**
+   * Reads an execution back by key; `null` when there is no record of it.
+   *
+   * @example
+   * ```ts ignore
+   * const execution = await docket.getExecution("order-1002");
+   * ```
+   */
+  async getExecution(key: string): Promise<Execution | null> {
+    this.#assertOpen();
+    const run = await this.backend.readRun(key);
+    if (!run || run.task === undefined || run.data === undefined || run.when === undefined) {
+      return null;
+    }
+    const execution = new Execution(this, {
+      key,
+      taskName: run.task,
+      payload: decodeValue(run.data) as Payload,
+      when: run.when,
+      attempt: run.attempt ?? 1,
+    });
+    await execution.sync();
+    return execution;
+  }
+
+  /**
+   * Strikes a task, or tasks whose parameter matches a condition, everywhere at once.
+   *
+   * @example
+   * ```ts ignore
+   * await docket.strike(processOrder);                               // the whole task
+   * await docket.strike(null, "customerId", "==", "12345");          // any task, by argument
+   * await docket.strike("process_payment", "amount", "between", [1000, 5000]);
+   * ```
+   */
+  async strike(
+    task: TaskLike | string | null,
+    param?: string | null,
+    op?: string,
+    value?: unknown,
+  ): Promise<void> {
+    await this.#sendStrike("strike", task, param, op, value);
+  }
+
+  /**
+   * Restores what `strike` struck (the same arguments).
+   *
+   * @example
+   * ```ts ignore
+   * await docket.restore(null, "customerId", "==", "12345");
+   * ```
+   */
+  async restore(
+    task: TaskLike | string | null,
+    param?: string | null,
+    op?: string,
+    value?: unknown,
+  ): Promise<void> {
+    await this.#sendStrike("restore", task, param, op, value);
+  }
+
+  async #sendStrike(
+    direction: "strike" | "restore",
+    task: TaskLike | string | null,
+    param?: string | null,
+    op?: string,
+    value?: unknown,
+  ): Promise<void> {
+    this.#assertOpen();
+    const name = task === null || task === undefined
+      ? null
+      : typeof task === "string"
+      ? task
+      : toDefinition(task).name;
+    const instruction: StrikeInstruction = makeStrikeInstruction(direction, name, param, op, value);
+    await this.strikeList.send(instruction);
+  }
+
+  /**
+   * Drops every waiting task (running ones finish); returns how many were dropped.
+   *
+   * @example
+   * ```ts ignore
+   * const dropped = await docket.clear();
+   * ```
+   */
+  async clear(): Promise<number> {
+    this.#assertOpen();
+    return await this.backend.clear(this.executionTtl);
+  }
+
+  /**
+   * What is scheduled, queued and running, and by which worker.
+   *
+   * @example
+   * ```ts ignore
+   * const { future, running, workers } = await docket.snapshot();
+   * ```
+   */
+  async snapshot(): Promise<DocketSnapshot> {
+    this.#assertOpen();
+    const [pending, counts, workers] = await Promise.all([
+      this.backend.pending(1000),
+      this.backend.counts(),
+      this.workers(),
+    ]);
+    const future: Execution[] = [];
+    const running: Execution[] = [];
+    for (const entry of pending.stream) {
+      const execution = this.#fromMessage(entry.message);
+      if (entry.consumer) {
+        execution.state = ExecutionState.RUNNING;
+        execution.worker = entry.consumer;
+        execution.startedAt = entry.deliveredAt ? new Date(entry.deliveredAt) : undefined;
+        running.push(execution);
+      } else {
+        execution.state = ExecutionState.QUEUED;
+        future.push(execution);
+      }
+    }
+    for (const message of pending.queue) future.push(this.#fromMessage(message));
+    future.sort((a, b) => a.when.getTime() - b.when.getTime());
+    return {
+      taken: new Date(),
+      totalTasks: counts.stream + counts.queue,
+      future,
+      running,
+      workers,
+    };
+  }
+
+  #fromMessage(message: TaskMessage): Execution {
+    let payload: Payload;
+    try {
+      payload = decodeValue(message.data) as Payload;
+    } catch {
+      payload = {};
+    }
+    return new Execution(this, {
+      key: message.key,
+      taskName: message.task,
+      payload,
+      when: message.when,
+      attempt: message.attempt,
+      generation: message.generation,
+    });
+  }
+
+  /**
+   * Live workers and the tasks each serves.
+   *
+   * @example
+   * ```ts ignore
+   * for (const worker of await docket.workers()) console.log(worker.name, worker.tasks);
+   * ```
+   */
+  async workers(): Promise<WorkerInfo[]> {
+    const records = await this.backend.workers(Date.now(), this.workerStaleAfter);
+    return records.map((r) => ({ name: r.name, lastSeen: new Date(r.lastSeen), tasks: r.tasks }));
+  }
+
+  /**
+   * Live workers serving one task.
+   *
+   * @example
+   * ```ts ignore
+   * await docket.taskWorkers("process_order");
+   * ```
+   */
+  async taskWorkers(taskName: string): Promise<WorkerInfo[]> {
+    const records = await this.backend.workers(Date.now(), this.workerStaleAfter, taskName);
+    return records.map((r) => ({ name: r.name, lastSeen: new Date(r.lastSeen), tasks: r.tasks }));
+  }
+
+  /**
+   * The node-redis client this docket uses (not available on `memory://`).
+   *
+   * @example
+   * ```ts ignore
+   * const redis = await docket.redis();
+   * await redis.sendCommand(["ZCARD", "{orders}:concurrency:customerId:1001"]);
+   * ```
+   */
+  // deno-lint-ignore require-await
+  async redis(): Promise<RedisClient> {
+    if (this.backend instanceof RedisBackend) return this.backend.client;
+    throw new Error(`docket.redis() is not available on ${this.url}: it has no Redis client`);
+  }
+
+  /** Closes the docket's connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const stopping = this.strikeList.stop();
+    await this.backend.close();
+    await stopping;
+  }
+
+  /** Closes the docket (for `await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error(`docket "${this.name}" is closed`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value;
+}

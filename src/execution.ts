@@ -1,0 +1,310 @@
+/**
+ * One execution of a task: its state, progress and result, and ways to wait for them.
+ *
+ * @module
+ */
+
+import type { Backend, RunRecord } from "./storage/backend.ts";
+import type { DocketKeys } from "./keys.ts";
+import { decodeValue, type ErrorRecord, fromErrorRecord } from "./codec.ts";
+import { ExecutionCancelledError, TimeoutError } from "./errors.ts";
+import { type Duration, toEpochMillis, toMillis, type When } from "./duration.ts";
+import {
+  type Disposition,
+  type ExecutionEvent,
+  ExecutionState,
+  type Payload,
+  type ProgressEvent,
+  type ProgressInfo,
+  type StateEvent,
+  TERMINAL_STATES,
+} from "./types.ts";
+
+/** What an execution needs of its docket. */
+export interface ExecutionHost {
+  readonly backend: Backend;
+  readonly keys: DocketKeys;
+  /** Milliseconds; 0 means nothing is kept (fire-and-forget). */
+  readonly executionTtl: number;
+}
+
+/** The fields an execution starts with. */
+export interface ExecutionInit {
+  key: string;
+  taskName: string;
+  payload: Payload;
+  when: number;
+  attempt: number;
+  generation?: number;
+  state?: ExecutionState;
+  disposition?: Disposition;
+  worker?: string;
+  startedAt?: number;
+}
+
+/** Options of {@linkcode Execution.getResult}: wait at most `timeout`, or until `deadline`. */
+export interface GetResultOptions {
+  timeout?: Duration;
+  deadline?: When;
+}
+
+const optionalDate = (ms: number | undefined | null) =>
+  ms === undefined || ms === null ? undefined : new Date(ms);
+
+/**
+ * An execution of a task. `add` returns one; `getExecution` and `snapshot` read them back.
+ *
+ * @example
+ * ```ts ignore
+ * const execution = await docket.add(processOrder)({ customerId: "1001", items: ["a"] });
+ * const result = await execution.getResult({ timeout: { seconds: 30 } });
+ * ```
+ */
+export class Execution {
+  /** The task key. */
+  readonly key: string;
+  /** The registered name the task was sent under. */
+  readonly taskName: string;
+  /** The payload. */
+  payload: Payload;
+  /** When the task is (or was) due. */
+  when: Date;
+  /** 1 on the first run, 2 on the first retry, … */
+  attempt: number;
+  /** The generation of the record this execution last saw. */
+  generation: number;
+  /** The last known state (call `sync()` to refresh). */
+  state: ExecutionState;
+  /** What the call that made this execution did. */
+  disposition: Disposition;
+  /** The worker running (or that ran) the task. */
+  worker: string | undefined;
+  /** When the current run started. */
+  startedAt: Date | undefined;
+  /** When the task completed, failed or was cancelled. */
+  completedAt: Date | undefined;
+  /** `"Name: message"` of the failure. */
+  error: string | undefined;
+  /** The last known progress. */
+  progress: ProgressInfo = {
+    current: undefined,
+    total: undefined,
+    message: undefined,
+    updatedAt: undefined,
+  };
+  #host: ExecutionHost;
+
+  /** Creates an execution; users get them from the docket rather than constructing them. */
+  constructor(host: ExecutionHost, init: ExecutionInit) {
+    this.#host = host;
+    this.key = init.key;
+    this.taskName = init.taskName;
+    this.payload = init.payload;
+    this.when = new Date(init.when);
+    this.attempt = init.attempt;
+    this.generation = init.generation ?? 0;
+    this.state = init.state ?? ExecutionState.SCHEDULED;
+    this.disposition = init.disposition ?? "loaded";
+    this.worker = init.worker;
+    this.startedAt = optionalDate(init.startedAt);
+    this.completedAt = undefined;
+    this.error = undefined;
+  }
+
+  /** Refreshes state and progress from the store. */
+  async sync(): Promise<void> {
+    const [run, progress] = await Promise.all([
+      this.#host.backend.readRun(this.key),
+      this.#host.backend.readProgress(this.key),
+    ]);
+    this.#applyRun(run);
+    this.progress = {
+      current: progress?.current,
+      total: progress?.total,
+      message: progress?.message,
+      updatedAt: optionalDate(progress?.updatedAt),
+    };
+  }
+
+  #applyRun(run: RunRecord | undefined): void {
+    if (!run) return;
+    this.state = run.state;
+    if (run.when !== undefined) this.when = new Date(run.when);
+    if (run.attempt !== undefined) this.attempt = run.attempt;
+    if (run.generation !== undefined) this.generation = run.generation;
+    this.worker = run.worker;
+    this.startedAt = optionalDate(run.startedAt);
+    this.completedAt = optionalDate(run.completedAt);
+    this.error = run.error;
+  }
+
+  /**
+   * Yields the current state and progress, then every state and progress event as it happens,
+   * until the caller stops iterating.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const event of execution.subscribe()) {
+   *   if (event.type === "state" && event.state === "completed") break;
+   * }
+   * ```
+   */
+  async *subscribe(): AsyncGenerator<ExecutionEvent, void, undefined> {
+    const keys = this.#host.keys;
+    const queue: ExecutionEvent[] = [];
+    let wake: (() => void) | undefined;
+    const push = (event: ExecutionEvent | undefined) => {
+      if (!event) return;
+      queue.push(event);
+      wake?.();
+    };
+    const unsubscribers = await Promise.all([
+      this.#host.backend.subscribe(keys.stateChannel(this.key), (m) => push(parseEvent(m))),
+      this.#host.backend.subscribe(keys.progressChannel(this.key), (m) => push(parseEvent(m))),
+    ]);
+    try {
+      await this.sync();
+      yield this.#stateEvent();
+      yield this.#progressEvent();
+      for (;;) {
+        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        const event = queue.shift()!;
+        if (event.type === "state") this.#applyEvent(event);
+        yield event;
+      }
+    } finally {
+      await Promise.all(unsubscribers.map((unsubscribe) => unsubscribe()));
+    }
+  }
+
+  #applyEvent(event: StateEvent): void {
+    this.state = event.state;
+    if (event.worker !== undefined) this.worker = event.worker;
+    if (event.startedAt !== undefined) this.startedAt = event.startedAt;
+    if (event.completedAt !== undefined) this.completedAt = event.completedAt;
+    if (event.error !== undefined) this.error = event.error;
+  }
+
+  #stateEvent(): StateEvent {
+    return {
+      type: "state",
+      key: this.key,
+      state: this.state,
+      when: this.when,
+      worker: this.worker,
+      startedAt: this.startedAt,
+      completedAt: this.completedAt,
+      error: this.error,
+    };
+  }
+
+  #progressEvent(): ProgressEvent {
+    return { type: "progress", key: this.key, ...this.progress };
+  }
+
+  /**
+   * Waits for the task to finish and returns its result; rejects with the task's own error, with
+   * `ExecutionCancelledError`, or with a `TimeoutError` when the wait runs out. Waits on pub/sub,
+   * without polling. Refuses at once on a docket that keeps nothing (`executionTtl: 0`).
+   */
+  async getResult(options: GetResultOptions = {}): Promise<unknown> {
+    if (options.timeout !== undefined && options.deadline !== undefined) {
+      throw new TypeError("getResult takes timeout or deadline, not both");
+    }
+    if (this.#host.executionTtl === 0) {
+      throw new Error(
+        `results are not kept on a docket with executionTtl: 0 (fire-and-forget), so the ` +
+          `result of ${this.key} cannot be read; use a docket with a positive executionTtl`,
+      );
+    }
+    const deadline = options.deadline !== undefined
+      ? toEpochMillis(options.deadline, "deadline")
+      : options.timeout !== undefined
+      ? Date.now() + toMillis(options.timeout, "timeout")
+      : Infinity;
+    const run = await this.#waitForEnd(deadline);
+    return this.#outcome(run);
+  }
+
+  async #waitForEnd(deadline: number): Promise<RunRecord> {
+    const backend = this.#host.backend;
+    let settle: (() => void) | undefined;
+    const ended = new Promise<void>((resolve) => (settle = resolve));
+    const unsubscribe = await backend.subscribe(this.#host.keys.stateChannel(this.key), (m) => {
+      const event = parseEvent(m);
+      if (event?.type === "state" && TERMINAL_STATES.has(event.state)) settle!();
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      for (;;) {
+        const run = await backend.readRun(this.key);
+        if (!run) {
+          throw new Error(
+            `no record of execution ${this.key}: it never existed, or its record expired`,
+          );
+        }
+        if (TERMINAL_STATES.has(run.state)) return run;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          throw new TimeoutError(`timed out waiting for execution ${this.key} to finish`);
+        }
+        const timedOut = new Promise<"timeout">((resolve) => {
+          if (Number.isFinite(remaining)) timer = setTimeout(() => resolve("timeout"), remaining);
+        });
+        if (await Promise.race([ended, timedOut]) === "timeout") {
+          throw new TimeoutError(`timed out waiting for execution ${this.key} to finish`);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      await unsubscribe();
+    }
+  }
+
+  #outcome(run: RunRecord): unknown {
+    this.#applyRun(run);
+    if (run.state === ExecutionState.CANCELLED) throw new ExecutionCancelledError(this.key);
+    if (run.state === ExecutionState.FAILED) {
+      if (run.failure) throw fromErrorRecord(decodeValue(run.failure) as ErrorRecord);
+      throw new Error(run.error ?? "task failed");
+    }
+    return run.result ? decodeValue(run.result) : undefined;
+  }
+}
+
+/** Parses a published event; malformed messages are ignored. */
+export function parseEvent(message: string): ExecutionEvent | undefined {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  const date = (value: unknown) => typeof value === "number" ? new Date(value) : undefined;
+  const number = (value: unknown) => typeof value === "number" ? value : undefined;
+  const string = (value: unknown) => typeof value === "string" ? value : undefined;
+  if (raw.type === "state") {
+    return {
+      type: "state",
+      key: String(raw.key),
+      state: raw.state as ExecutionState,
+      when: date(raw.when),
+      worker: string(raw.worker),
+      startedAt: date(raw.startedAt),
+      completedAt: date(raw.completedAt),
+      error: string(raw.error),
+    };
+  }
+  if (raw.type === "progress") {
+    return {
+      type: "progress",
+      key: String(raw.key),
+      current: number(raw.current),
+      total: number(raw.total),
+      message: string(raw.message),
+      updatedAt: date(raw.updatedAt),
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,80 @@
+/**
+ * Every Redis key and channel of one docket, built in one place.
+ *
+ * Each name starts with the hash tag `{<docket>}`, so a whole docket lives in one Redis Cluster
+ * slot: multi-key Lua scripts stay atomic, and the same layout serves standalone and cluster Redis.
+ *
+ * @module
+ */
+
+/**
+ * The key layout of one docket.
+ *
+ * @example
+ * ```ts
+ * import { DocketKeys } from "@docket/core";
+ * new DocketKeys("orders").runs("order-1"); // "{orders}:runs:order-1"
+ * ```
+ */
+export class DocketKeys {
+  /** The hash-tagged prefix shared by every key. */
+  readonly prefix: string;
+  /** The stream of due work. */
+  readonly stream: string;
+  /** The sorted set of future work, scored by due time in epoch milliseconds. */
+  readonly queue: string;
+  /** The stream of strike and restore instructions. */
+  readonly strikes: string;
+  /** The sorted set of live workers, scored by last heartbeat. */
+  readonly workers: string;
+  /** The channel on which cancellations of running tasks are announced. */
+  readonly cancelChannel: string;
+  /** The consumer group every worker reads the stream through. */
+  readonly group = "docket-workers";
+
+  /** Builds the layout for a docket name; braces would break the hash tag, so they are refused. */
+  constructor(readonly name: string) {
+    if (!name || /[{}]/.test(name)) {
+      throw new TypeError(`docket name must be non-empty and contain no braces, got "${name}"`);
+    }
+    this.prefix = `{${name}}`;
+    this.stream = `${this.prefix}:stream`;
+    this.queue = `${this.prefix}:queue`;
+    this.strikes = `${this.prefix}:strikes`;
+    this.workers = `${this.prefix}:workers`;
+    this.cancelChannel = `${this.prefix}:cancel`;
+  }
+
+  /** The execution record of a task. */
+  runs(key: string): string {
+    return `${this.prefix}:runs:${key}`;
+  }
+  /** The message of a future task, waiting to be moved to the stream. */
+  parked(key: string): string {
+    return `${this.prefix}:parked:${key}`;
+  }
+  /** The progress record of a running task. */
+  progress(key: string): string {
+    return `${this.prefix}:progress:${key}`;
+  }
+  /** The channel of a task's state events. */
+  stateChannel(key: string): string {
+    return `${this.prefix}:state:${key}`;
+  }
+  /** The channel of a task's progress events. */
+  progressChannel(key: string): string {
+    return `${this.prefix}:progress:${key}`;
+  }
+  /** The set of task names a worker serves. */
+  workerTasks(worker: string): string {
+    return `${this.prefix}:worker-tasks:${worker}`;
+  }
+  /** The sorted set of workers serving a task, scored by last heartbeat. */
+  taskWorkers(task: string): string {
+    return `${this.prefix}:task-workers:${task}`;
+  }
+  /** A lock key (automatic task seeding). */
+  lock(name: string): string {
+    return `${this.prefix}:lock:${name}`;
+  }
+}

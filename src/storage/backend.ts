@@ -1,0 +1,198 @@
+/**
+ * The storage interface: every atomic operation docket needs, and nothing else.
+ *
+ * Two backends implement it: Redis (node-redis and hand-written Lua) and memory (plain
+ * in-process structures). The docket client and the worker talk only to this interface, so no
+ * behaviour lives above it that only one backend honours.
+ *
+ * @module
+ */
+
+import type { ExecutionState } from "../types.ts";
+
+/** A task as it travels: on the stream, parked for later, or rebuilt from the runs record. */
+export interface TaskMessage {
+  key: string;
+  task: string;
+  /** The payload, MessagePack-encoded. */
+  data: Uint8Array;
+  /** Due time, epoch milliseconds. */
+  when: number;
+  attempt: number;
+  /**
+   * The generation the message was written with; a newer generation in the runs record marks it
+   * stale. `0` means untracked: a fire-and-forget task with no runs record.
+   */
+  generation: number;
+}
+
+/** One task to write. */
+export interface ScheduleRequest {
+  /** `add` skips a key that is live; `replace` supersedes it. */
+  mode: "add" | "replace";
+  key: string;
+  task: string;
+  data: Uint8Array;
+  when: number;
+  attempt: number;
+  /** Keep a runs record (state, dedup, events). Off only for fire-and-forget tasks without a key. */
+  tracked: boolean;
+}
+
+/** What a schedule request did. */
+export type ScheduleOutcome = "scheduled" | "exists";
+
+/** A message handed to this worker. */
+export interface Delivery {
+  /** The stream entry id (opaque outside the backend). */
+  id: string;
+  message: TaskMessage;
+  /** True when the message was taken over from a worker that stopped renewing its lease. */
+  redelivered: boolean;
+}
+
+/** How a run ended, to be recorded. */
+export interface FinishRequest {
+  id: string;
+  key: string;
+  generation: number;
+  state: Extract<ExecutionState, "completed" | "failed" | "cancelled">;
+  /** `"Name: message"`, for failures. */
+  error?: string;
+  /** The error record, MessagePack-encoded. */
+  failure?: Uint8Array;
+  /** The result, MessagePack-encoded (absent for `undefined`). */
+  result?: Uint8Array;
+}
+
+/** A run that is acknowledged and written again for a later attempt (retries). */
+export interface RescheduleRequest {
+  id: string;
+  key: string;
+  task: string;
+  data: Uint8Array;
+  when: number;
+  attempt: number;
+  tracked: boolean;
+}
+
+/** The execution record of a tracked task. */
+export interface RunRecord {
+  key: string;
+  state: ExecutionState;
+  task?: string;
+  data?: Uint8Array;
+  when?: number;
+  attempt?: number;
+  generation?: number;
+  worker?: string;
+  startedAt?: number;
+  completedAt?: number;
+  error?: string;
+  failure?: Uint8Array;
+  result?: Uint8Array;
+}
+
+/** A progress record. */
+export interface ProgressRecord {
+  current?: number;
+  total?: number;
+  message?: string;
+  updatedAt?: number;
+}
+
+/** A live worker, as the registry holds it. */
+export interface WorkerRecord {
+  name: string;
+  lastSeen: number;
+  tasks: string[];
+}
+
+/** Everything waiting, for snapshots and `clear`. */
+export interface PendingTasks {
+  /** Messages on the stream, with the consumer holding each (undefined: not yet delivered). */
+  stream: { id: string; message: TaskMessage; consumer?: string; deliveredAt?: number }[];
+  /** Future messages. */
+  queue: TaskMessage[];
+}
+
+/** A worker's handle on the due-work stream. */
+export interface Consumer {
+  /**
+   * Takes up to `count` messages: first those abandoned by dead workers (when `reclaimIdleMs` is
+   * given), then new ones, waiting up to `blockMs` when there are none. Messages that are stale,
+   * cancelled or malformed are acknowledged and dropped here; the rest are marked running,
+   * except those for which `gated` says admission control must decide first.
+   */
+  claim(options: {
+    count: number;
+    blockMs: number;
+    reclaimIdleMs?: number;
+    now: number;
+    gated?: (task: string) => boolean;
+  }): Promise<Delivery[]>;
+  /** Renews the lease on messages this worker is still running. */
+  renew(ids: string[]): Promise<void>;
+  /** Releases the consumer's connection. */
+  close(): Promise<void>;
+}
+
+/** An active subscription; call to stop listening. */
+export type Unsubscribe = () => Promise<void>;
+
+/** Reports from the backend that callers should log (malformed input, lost connections). */
+export type BackendWarn = (message: string, details?: Record<string, unknown>) => void;
+
+/** The storage operations of one docket. */
+export interface Backend {
+  /** `"redis"` or `"memory"`. */
+  readonly kind: "redis" | "memory";
+  /** Writes tasks; one round trip for the whole list. */
+  schedule(requests: ScheduleRequest[], now: number): Promise<ScheduleOutcome[]>;
+  /** Acknowledges a run and writes its next attempt, atomically. */
+  reschedule(request: RescheduleRequest, now: number): Promise<void>;
+  /** Removes a task in any state; announces it so a worker running it aborts. */
+  cancel(key: string, now: number, ttlMs: number): Promise<void>;
+  /** Records how runs ended and acknowledges their messages; one round trip for the list. */
+  finish(requests: FinishRequest[], now: number, ttlMs: number): Promise<void>;
+  /** Moves up to `limit` due future tasks to the stream; returns how many moved. */
+  moveDue(now: number, limit: number): Promise<number>;
+  /** Opens a consumer for a worker. */
+  consumer(name: string, warn: BackendWarn): Promise<Consumer>;
+  /** Reads a task's execution record. */
+  readRun(key: string): Promise<RunRecord | undefined>;
+  /** Reads a task's progress record. */
+  readProgress(key: string): Promise<ProgressRecord | undefined>;
+  /** Writes progress fields (and an increment) and publishes the new progress. */
+  writeProgress(
+    key: string,
+    generation: number,
+    change: { total?: number; message?: string | null; increment?: number },
+    now: number,
+  ): Promise<ProgressRecord>;
+  /** How many tasks are on the stream and in the future queue. */
+  counts(): Promise<{ stream: number; queue: number }>;
+  /** Lists what is waiting and who holds what. */
+  pending(limit: number): Promise<PendingTasks>;
+  /** Drops every waiting task, leaving running ones alone; returns how many were dropped. */
+  clear(ttlMs: number): Promise<number>;
+  /** Records a worker's heartbeat and the tasks it serves. */
+  heartbeat(worker: string, tasks: string[], now: number, staleMs: number): Promise<void>;
+  /** Removes a worker from the registry. */
+  removeWorker(worker: string, tasks: string[]): Promise<void>;
+  /** Live workers, pruning stale ones; only those serving `task` when given. */
+  workers(now: number, staleMs: number, task?: string): Promise<WorkerRecord[]>;
+  /** Appends a strike or restore instruction; returns its id. */
+  appendStrike(instruction: Uint8Array): Promise<string>;
+  /** Reads strike instructions after `afterId`, waiting up to `blockMs` (0: do not wait). */
+  readStrikes(
+    afterId: string,
+    blockMs: number,
+  ): Promise<{ id: string; instruction: Uint8Array }[]>;
+  /** Takes a short lock; true when this caller holds it. */
+  tryLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Listens to a channel (state and progress events, cancellations). */
+  subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe>;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}

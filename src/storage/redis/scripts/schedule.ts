@@ -1,0 +1,77 @@
+import { defineScript } from "../script.ts";
+
+/**
+ * Writes a task: immediate tasks go to the stream, future ones to the queue and a parked hash.
+ * One round trip per add, with no separate lock: the dedup check and the write are one script.
+ *
+ * Modes: `add` writes nothing when the key is scheduled, queued or running; `replace` removes
+ * any waiting copy first and supersedes a running one; `reschedule` (retries) acknowledges the
+ * finished attempt's message and writes the next attempt. Every write of a tracked task bumps the
+ * runs record's generation, which the message carries, so older copies are recognised as stale.
+ */
+export const scheduleScript = defineScript(
+  "schedule",
+  `
+-- KEYS[1] runs hash of the task       KEYS[2] stream of due work
+-- KEYS[3] queue of future work (zset) KEYS[4] parked hash of the task
+-- ARGV[1] mode: add | replace | reschedule
+-- ARGV[2] task key    ARGV[3] task name    ARGV[4] payload (MessagePack)
+-- ARGV[5] when (epoch ms)    ARGV[6] now (epoch ms)    ARGV[7] attempt
+-- ARGV[8] tracked: 1 keeps a runs record and publishes state events, 0 does neither
+-- ARGV[9] consumer group     ARGV[10] id of a message to acknowledge first ('' for none)
+-- ARGV[11] state channel
+-- Returns 'OK', or 'EXISTS' when mode add found the key live.
+local runs, stream, queue, parked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local mode, key, task, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local when, now, attempt = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local tracked = ARGV[8] == '1'
+local group, ack_id, channel = ARGV[9], ARGV[10], ARGV[11]
+
+if ack_id ~= '' then
+  redis.call('XACK', stream, group, ack_id)
+  redis.call('XDEL', stream, ack_id)
+end
+
+local generation = 0
+if tracked then
+  local current = redis.call('HMGET', runs, 'state', 'gen', 'sid')
+  local state = current[1]
+  if mode == 'add' and (state == 'scheduled' or state == 'queued' or state == 'running') then
+    return 'EXISTS'
+  end
+  if mode == 'replace' then
+    if current[3] then
+      redis.call('XACK', stream, group, current[3])
+      redis.call('XDEL', stream, current[3])
+    end
+    redis.call('ZREM', queue, key)
+    redis.call('DEL', parked)
+  end
+  generation = (tonumber(current[2]) or 0) + 1
+  -- A fresh record: no result, error or expiry left over from an earlier run of this key.
+  redis.call('DEL', runs)
+end
+
+local fields = {'k', key, 't', task, 'd', data, 'w', ARGV[5], 'a', attempt, 'g', generation}
+local state = 'scheduled'
+if when <= now then
+  state = 'queued'
+  local id = redis.call('XADD', stream, '*', unpack(fields))
+  if tracked then
+    redis.call('HSET', runs, 'state', state, 'key', key, 'task', task, 'data', data,
+      'when', ARGV[5], 'attempt', attempt, 'gen', generation, 'sid', id)
+  end
+else
+  redis.call('HSET', parked, unpack(fields))
+  redis.call('ZADD', queue, when, key)
+  if tracked then
+    redis.call('HSET', runs, 'state', state, 'key', key, 'task', task, 'data', data,
+      'when', ARGV[5], 'attempt', attempt, 'gen', generation)
+  end
+end
+if tracked then
+  redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = state, when = when}))
+end
+return 'OK'
+`,
+);

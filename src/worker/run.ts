@@ -1,0 +1,287 @@
+/**
+ * Running one delivered task: build its context, resolve its dependencies, call its body through
+ * its behaviours' hooks, and decide how the run ends (completed, failed, cancelled, retried,
+ * perpetuated).
+ *
+ * @module
+ */
+
+import type { Docket } from "../docket.ts";
+import type { Delivery, FinishRequest } from "../storage/backend.ts";
+import type { TaskDefinition } from "../definition.ts";
+import type { RunHandle, RunOutcome, Successor, TaskHook } from "../hooks.ts";
+import { decodeValue, describeError, encodeValue, toErrorRecord } from "../codec.ts";
+import { Execution } from "../execution.ts";
+import { ExecutionState, type Payload } from "../types.ts";
+import { formatCall } from "../logging/call_repr.ts";
+import { formatDuration, type Logger } from "../logging/logger.ts";
+import { createProgress } from "./progress.ts";
+import { resolveDependencies, type SharedDependencies } from "./dependencies.ts";
+import type { Dependency } from "../dependencies.ts";
+
+/** Marks the abort reason of a run cancelled with `docket.cancel`. */
+export class CancelledByRequest extends Error {
+  /** Creates the reason. */
+  constructor(key: string) {
+    super(`task ${key} was cancelled`);
+    this.name = "CancelledByRequest";
+  }
+}
+
+/** What a run needs of its worker. */
+export interface RunEnvironment {
+  readonly docket: Docket;
+  readonly worker: { readonly name: string };
+  readonly logger: Logger;
+  readonly sharedDependencies: SharedDependencies;
+  readonly workerDependencies: Readonly<Record<string, Dependency<unknown>>>;
+  /** Records the end of a run (batched with others). */
+  finish(request: FinishRequest): Promise<void>;
+  /** True when the task must not run (strikes, `runAtMost`). */
+  isStruck(taskName: string, key: string, payload: Payload): boolean;
+  /** Called when a run passes its strike check and starts. */
+  onStart(key: string): void;
+}
+
+/** A run in progress, as the worker tracks it. */
+export interface ActiveRun {
+  readonly delivery: Delivery;
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+function composeBody(
+  hooks: readonly TaskHook[],
+  run: RunHandle,
+  body: () => Promise<unknown>,
+): () => Promise<unknown> {
+  let call = body;
+  for (let i = hooks.length - 1; i >= 0; i--) {
+    const hook = hooks[i];
+    if (!hook.around) continue;
+    const next = call;
+    call = () => hook.around!(run, next);
+  }
+  return call;
+}
+
+/** Resolves when the signal aborts, with its reason. */
+function aborted(signal: AbortSignal): Promise<{ aborted: unknown }> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve({ aborted: signal.reason });
+    else {signal.addEventListener("abort", () => resolve({ aborted: signal.reason }), {
+        once: true,
+      });}
+  });
+}
+
+/** Runs one delivery to its end; never throws (every failure is recorded). */
+export async function executeDelivery(
+  env: RunEnvironment,
+  delivery: Delivery,
+  definition: TaskDefinition,
+  controller: AbortController,
+): Promise<void> {
+  const { docket } = env;
+  const { message } = delivery;
+  const startedAt = Date.now();
+  const ttl = docket.executionTtl;
+  const finishAs = (request: Omit<FinishRequest, "id" | "key" | "generation">) =>
+    env.finish({ id: delivery.id, key: message.key, generation: message.generation, ...request });
+
+  let payload: Payload;
+  try {
+    payload = decodeValue(message.data) as Payload;
+    if (payload === null || typeof payload !== "object") throw new TypeError("not an object");
+  } catch (error) {
+    env.logger.error(
+      { key: message.key, task: message.task, err: error },
+      `task ${message.key} has a payload that cannot be decoded; marking it failed`,
+    );
+    const failure = new TypeError(`payload of ${message.key} could not be decoded: ${error}`);
+    await finishAs({ state: "failed", error: describeError(failure), ...encodeFailure(failure) });
+    return;
+  }
+
+  const call = formatCall(message.task, payload, definition.logged, message.key);
+  const logger = env.logger.child({
+    task: message.task,
+    key: message.key,
+    attempt: message.attempt,
+  });
+
+  if (env.isStruck(message.task, message.key, payload)) {
+    logger.warn(`🗙 ${call} is struck; cancelling`);
+    await finishAs({ state: "cancelled" });
+    return;
+  }
+
+  env.onStart(message.key);
+  const execution = new Execution(docket, {
+    key: message.key,
+    taskName: message.task,
+    payload,
+    when: message.when,
+    attempt: message.attempt,
+    generation: message.generation,
+    state: ExecutionState.RUNNING,
+    worker: env.worker.name,
+    startedAt,
+  });
+  const context: Record<string, unknown> = {
+    docket,
+    worker: env.worker,
+    execution,
+    key: message.key,
+    attempt: message.attempt,
+    logger,
+    signal: controller.signal,
+    progress: createProgress(docket.backend, message.key, message.generation, ttl > 0),
+    deps: {},
+  };
+  const run: RunHandle = {
+    taskName: message.task,
+    key: message.key,
+    payload,
+    attempt: message.attempt,
+    startedAt,
+    context,
+    signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
+  };
+  for (const hook of definition.hooks) hook.attach?.(run);
+
+  const punctuality = startedAt - message.when;
+  logger.info(
+    { punctuality },
+    `${message.attempt > 1 ? "↬" : "↪"} [${formatDuration(Math.max(0, punctuality))}] ${call}`,
+  );
+
+  let disposeDependencies = async () => {};
+  const body = async () => {
+    const deps = { ...env.workerDependencies, ...definition.deps };
+    if (Object.keys(deps).length > 0) {
+      const resolved = await resolveDependencies(
+        deps,
+        { key: message.key, taskName: message.task, payload },
+        env.sharedDependencies,
+      );
+      disposeDependencies = resolved.dispose;
+      context.deps = resolved.values;
+    }
+    return await definition.run(payload, context);
+  };
+  const wrapped = composeBody(definition.hooks, run, body);
+
+  let outcome: RunOutcome;
+  const raced = await Promise.race([
+    wrapped().then((result) => ({ result }), (error) => ({ error })),
+    aborted(controller.signal),
+  ]);
+  if ("aborted" in raced && raced.aborted instanceof CancelledByRequest) {
+    outcome = { kind: "cancelled" };
+  } else if ("aborted" in raced) {
+    outcome = { kind: "failed", error: raced.aborted };
+  } else if ("error" in raced) {
+    outcome = raced.error instanceof CancelledByRequest
+      ? { kind: "cancelled" }
+      : { kind: "failed", error: raced.error };
+  } else {
+    outcome = { kind: "completed", result: raced.result };
+  }
+
+  try {
+    await disposeDependencies();
+  } catch (error) {
+    if (outcome.kind === "completed") outcome = { kind: "failed", error };
+  }
+
+  const duration = Date.now() - startedAt;
+  const took = formatDuration(duration);
+
+  if (outcome.kind === "failed") {
+    const retry = firstDecision(definition.hooks, (hook) => hook.onFailure?.(run, outcome.error));
+    if (retry) {
+      logger.error({ err: outcome.error, duration }, `↩ [${took}] ${call}`);
+      logger.info(
+        { duration },
+        `↫ [${took}] ${call} retrying at ${new Date(retry.when).toISOString()}`,
+      );
+      await docket.backend.reschedule({
+        id: delivery.id,
+        key: message.key,
+        task: message.task,
+        data: message.data,
+        when: retry.when,
+        attempt: message.attempt + 1,
+        tracked: message.generation > 0,
+      }, Date.now());
+      return;
+    }
+  }
+
+  if (outcome.kind !== "cancelled") {
+    const successor = firstDecision(definition.hooks, (hook) => hook.onSettled?.(run, outcome));
+    if (successor) await scheduleSuccessor(env, message.task, message.key, successor, logger);
+  }
+
+  if (outcome.kind === "completed") {
+    let result: Uint8Array | undefined;
+    if (ttl > 0 && outcome.result !== undefined) {
+      try {
+        result = encodeValue(outcome.result, "result");
+      } catch (error) {
+        logger.error({ err: error, duration }, `↩ [${took}] ${call}: result cannot be stored`);
+        await finishAs({ state: "failed", error: describeError(error), ...encodeFailure(error) });
+        return;
+      }
+    }
+    logger.info({ duration, outcome: "completed" }, `↩ [${took}] ${call}`);
+    await finishAs({ state: "completed", result });
+  } else if (outcome.kind === "failed") {
+    logger.error({ err: outcome.error, duration, outcome: "failed" }, `↩ [${took}] ${call}`);
+    await finishAs({
+      state: "failed",
+      error: describeError(outcome.error),
+      ...(ttl > 0 ? encodeFailure(outcome.error) : {}),
+    });
+  } else {
+    logger.info({ duration, outcome: "cancelled" }, `✗ [${took}] ${call} (cancelled)`);
+    await finishAs({ state: "cancelled" });
+  }
+}
+
+function firstDecision<T>(
+  hooks: readonly TaskHook[],
+  decide: (hook: TaskHook) => T | undefined,
+): T | undefined {
+  for (const hook of hooks) {
+    const decision = decide(hook);
+    if (decision !== undefined) return decision;
+  }
+  return undefined;
+}
+
+async function scheduleSuccessor(
+  env: RunEnvironment,
+  taskName: string,
+  key: string,
+  successor: Successor,
+  logger: Logger,
+): Promise<void> {
+  if (env.isStruck(taskName, key, successor.payload)) {
+    logger.info(
+      `${formatCall(taskName, successor.payload, undefined, key)} is struck; not rescheduled`,
+    );
+    return;
+  }
+  await env.docket.replace(taskName, { key, when: successor.when })(successor.payload);
+}
+
+function encodeFailure(error: unknown): { failure?: Uint8Array } {
+  try {
+    return { failure: encodeValue(toErrorRecord(error), "error") };
+  } catch {
+    return {};
+  }
+}

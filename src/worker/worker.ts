@@ -1,0 +1,461 @@
+/**
+ * The worker: takes due tasks from the stream and runs them, up to `concurrency` at once.
+ *
+ * Alongside the main loop it runs small loops of its own: the scheduler (moves future tasks to
+ * the stream when they come due), lease renewal (so a long task is never taken over while its
+ * worker lives), heartbeats (the worker registry), the cancellation listener, and the seeding of
+ * automatic tasks. On stop it takes no new work and lets running tasks finish.
+ *
+ * @module
+ */
+
+import type { Docket } from "../docket.ts";
+import type { Consumer, Delivery, FinishRequest, Unsubscribe } from "../storage/backend.ts";
+import { defineTask, type TaskDefinition, type TaskLike, toDefinition } from "../definition.ts";
+import type { Dependency } from "../dependencies.ts";
+import { type Duration, toMillis } from "../duration.ts";
+import type { Logger } from "../logging/logger.ts";
+import type { Payload } from "../types.ts";
+import { CancelledByRequest, executeDelivery, type RunEnvironment } from "./run.ts";
+import { SharedDependencies } from "./dependencies.ts";
+
+/** Options of a {@linkcode Worker}; durations are milliseconds or `{ seconds, … }`. */
+export interface WorkerOptions {
+  /** Default `<hostname>#<pid>`. */
+  name?: string;
+  /** Tasks run at once. Default 10. */
+  concurrency?: number;
+  /** How long a task may go without its worker renewing the lease before another takes it. Default 5 min. */
+  redeliveryTimeout?: Duration;
+  /** How long to wait before retrying after the store could not be reached. Default 5 s. */
+  reconnectionDelay?: Duration;
+  /** The longest the worker waits for new work before checking again. Default 250 ms. */
+  minimumCheckInterval?: Duration;
+  /** How often future tasks that have come due are moved to the stream. Default 250 ms. */
+  schedulingResolution?: Duration;
+  /** Seed tasks marked `automatic` (perpetual, cron) when the worker starts. Default true. */
+  scheduleAutomaticTasks?: boolean;
+  /** Runs tasks whose name is not registered. Default: warn and acknowledge. */
+  fallbackTask?: TaskLike;
+  /** Dependencies every task of this worker receives in `ctx.deps`. */
+  dependencies?: Record<string, Dependency<unknown>>;
+  /** Default: the docket's logger. */
+  logger?: Logger;
+}
+
+const RESEED_INTERVAL_MS = 60_000;
+const AUTOMATIC_LOCK_MS = 10_000;
+
+function defaultWorkerName(): string {
+  let host = "worker";
+  try {
+    // deno-lint-ignore no-explicit-any
+    const os = (globalThis as any).process?.getBuiltinModule?.("node:os");
+    host = os?.hostname?.() ?? host;
+  } catch {
+    // Without a hostname the pid still tells workers on one machine apart.
+  }
+  // deno-lint-ignore no-explicit-any
+  const pid = (globalThis as any).process?.pid ?? Math.floor(Math.random() * 1e6);
+  return `${host}#${pid}`;
+}
+
+const defaultFallback: TaskDefinition = defineTask({
+  name: "__unknown__",
+  hooks: [],
+  run(_payload: Payload, ctx: { execution: { taskName: string }; logger: Logger }) {
+    ctx.logger.warn(
+      `Unknown task "${ctx.execution.taskName}" received - dropping. Register it with ` +
+        `docket.register(task) or the worker's --tasks module.`,
+    );
+  },
+});
+
+/** Sleeps that `wake()` ends early, for every loop sleeping on it at once. */
+class Pause {
+  #sleepers = new Set<() => void>();
+
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const sleepers = this.#sleepers;
+      function done() {
+        clearTimeout(timer);
+        sleepers.delete(done);
+        resolve();
+      }
+      sleepers.add(done);
+    });
+  }
+
+  wake(): void {
+    for (const wake of [...this.#sleepers]) wake();
+  }
+}
+
+/**
+ * A worker serving one docket.
+ *
+ * @example
+ * ```ts ignore
+ * import { Worker } from "@docket/core";
+ * await using worker = new Worker(docket, { concurrency: 10 });
+ * await worker.runUntilFinished();
+ * ```
+ */
+export class Worker implements AsyncDisposable {
+  /** The docket served. */
+  readonly docket: Docket;
+  /** The worker's name in the registry and in the stream's consumer group. */
+  readonly name: string;
+  /** Tasks run at once (may be changed while running). */
+  concurrency: number;
+  /** Milliseconds. */
+  readonly redeliveryTimeout: number;
+  /** Milliseconds. */
+  readonly reconnectionDelay: number;
+  /** Milliseconds. */
+  readonly minimumCheckInterval: number;
+  /** Milliseconds. */
+  readonly schedulingResolution: number;
+  /** Whether automatic tasks are seeded. */
+  readonly scheduleAutomaticTasks: boolean;
+  /** The worker's logger. */
+  readonly logger: Logger;
+  #fallback: TaskDefinition;
+  #workerDependencies: Readonly<Record<string, Dependency<unknown>>>;
+  #shared = new SharedDependencies();
+  #active = new Map<
+    string,
+    { controller: AbortController; delivery: Delivery; done: Promise<void> }
+  >();
+  #running?: Promise<void>;
+  #stopping = false;
+  #slotFreed = new Pause();
+  #loopPause = new Pause();
+  #finishBuffer: { request: FinishRequest; resolve: () => void; reject: (e: unknown) => void }[] =
+    [];
+  #flushScheduled = false;
+  #runCounts = new Map<string, number>();
+
+  /** Creates a worker; nothing happens until one of the `run…` methods is called. */
+  constructor(docket: Docket, options: WorkerOptions = {}) {
+    this.docket = docket;
+    this.name = options.name ?? defaultWorkerName();
+    this.concurrency = options.concurrency ?? 10;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new RangeError(
+        `concurrency must be a whole number of at least 1, got ${this.concurrency}`,
+      );
+    }
+    this.redeliveryTimeout = toMillis(
+      options.redeliveryTimeout ?? { minutes: 5 },
+      "redeliveryTimeout",
+    );
+    this.reconnectionDelay = toMillis(options.reconnectionDelay ?? 5_000, "reconnectionDelay");
+    this.minimumCheckInterval = toMillis(
+      options.minimumCheckInterval ?? 250,
+      "minimumCheckInterval",
+    );
+    this.schedulingResolution = toMillis(
+      options.schedulingResolution ?? 250,
+      "schedulingResolution",
+    );
+    this.scheduleAutomaticTasks = options.scheduleAutomaticTasks ?? true;
+    this.#fallback = options.fallbackTask ? toDefinition(options.fallbackTask) : defaultFallback;
+    this.#workerDependencies = options.dependencies ?? {};
+    this.logger = (options.logger ?? docket.logger).child({ worker: this.name });
+  }
+
+  /** Runs until `stop()` is called; running tasks finish first. */
+  runForever(): Promise<void> {
+    return this.#start("forever");
+  }
+
+  /** Runs until nothing is queued or scheduled (future tasks included) and nothing is running. */
+  runUntilFinished(): Promise<void> {
+    return this.#start("until-finished");
+  }
+
+  /**
+   * Like `runUntilFinished`, but each listed key runs at most the given number of times (for
+   * perpetual tasks, which otherwise never finish).
+   */
+  async runAtMost(limits: Record<string, number>): Promise<void> {
+    const strikes = this.docket.strikeList.strikes;
+    const condition = (_task: string, key: string) =>
+      key in limits && (this.#runCounts.get(key) ?? 0) >= limits[key];
+    strikes.addCondition(condition);
+    try {
+      await this.#start("until-finished", new Set(Object.keys(limits)));
+    } finally {
+      strikes.removeCondition(condition);
+    }
+  }
+
+  /** Stops taking work; resolves when running tasks have finished. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#slotFreed.wake();
+    this.#loopPause.wake();
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** Stops the worker (for `await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** The task names this worker serves. */
+  get taskNames(): string[] {
+    return [...this.docket.tasks.keys()].sort();
+  }
+
+  #start(mode: "forever" | "until-finished", counted?: Set<string>): Promise<void> {
+    if (this.#running) throw new Error(`worker ${this.name} is already running`);
+    this.#stopping = false;
+    this.#runCounts.clear();
+    this.#running = this.#run(mode, counted).finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #run(mode: "forever" | "until-finished", counted?: Set<string>): Promise<void> {
+    const docket = this.docket;
+    this.logger.info(
+      { concurrency: this.concurrency },
+      `Starting worker ${this.name} with tasks: ${this.taskNames.join(", ")}`,
+    );
+    const consumer = await this.#connect(() => docket.backend.consumer(this.name, this.#warn));
+    if (!consumer) return;
+    const unsubscribe = await this.#connect(() =>
+      docket.backend.subscribe(docket.keys.cancelChannel, (key) => this.#cancelRunning(key))
+    );
+    const background: Promise<void>[] = [];
+    try {
+      if (!unsubscribe) return;
+      if (this.scheduleAutomaticTasks) background.push(this.#seedLoop());
+      background.push(this.#schedulerLoop(), this.#leaseLoop(consumer), this.#heartbeatLoop());
+      await this.#mainLoop(mode, consumer, counted);
+    } finally {
+      this.#stopping = true;
+      this.#loopPause.wake();
+      await Promise.allSettled([...this.#active.values()].map((run) => run.done));
+      await this.#flushFinishes();
+      await Promise.allSettled(background);
+      await unsubscribe?.();
+      await docket.backend.removeWorker(this.name, this.taskNames).catch(() => undefined);
+      await consumer.close();
+      await this.#shared.disposeAll().catch((error) =>
+        this.logger.warn({ err: error }, "disposing shared dependencies failed")
+      );
+      this.logger.info(`Worker ${this.name} stopped`);
+    }
+  }
+
+  /** Retries `open` until it succeeds or the worker is stopped. */
+  async #connect<T>(open: () => Promise<T>): Promise<T | undefined> {
+    while (!this.#stopping) {
+      try {
+        return await open();
+      } catch (error) {
+        this.logger.error(
+          { err: error },
+          `cannot reach the store; retrying in ${this.reconnectionDelay} ms`,
+        );
+        await this.#loopPause.sleep(this.reconnectionDelay);
+      }
+    }
+    return undefined;
+  }
+
+  #warn = (message: string, details?: Record<string, unknown>) => {
+    this.logger.warn(details ?? {}, message);
+  };
+
+  async #mainLoop(
+    mode: "forever" | "until-finished",
+    consumer: Consumer,
+    counted?: Set<string>,
+  ): Promise<void> {
+    let lastReclaim = 0;
+    const reclaimEvery = Math.max(10, Math.min(1_000, this.redeliveryTimeout / 2));
+    const gated = () => false;
+    while (!this.#stopping) {
+      const free = this.concurrency - this.#active.size;
+      if (free <= 0) {
+        await this.#slotFreed.sleep(this.minimumCheckInterval);
+        continue;
+      }
+      const now = Date.now();
+      const reclaim = now - lastReclaim >= reclaimEvery;
+      if (reclaim) lastReclaim = now;
+      let deliveries: Delivery[];
+      try {
+        deliveries = await consumer.claim({
+          count: free,
+          blockMs: this.minimumCheckInterval,
+          reclaimIdleMs: reclaim ? this.redeliveryTimeout : undefined,
+          now,
+          gated,
+        });
+      } catch (error) {
+        if (this.#stopping) break;
+        this.logger.error(
+          { err: error },
+          `reading work failed; retrying in ${this.reconnectionDelay} ms`,
+        );
+        await this.#loopPause.sleep(this.reconnectionDelay);
+        continue;
+      }
+      for (const delivery of deliveries) this.#launch(delivery, counted);
+      if (mode === "until-finished" && deliveries.length === 0 && this.#active.size === 0) {
+        if (await this.#finished()) break;
+      }
+    }
+  }
+
+  async #finished(): Promise<boolean> {
+    try {
+      await this.#flushFinishes();
+      const counts = await this.docket.backend.counts();
+      return counts.stream === 0 && counts.queue === 0 && this.#active.size === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  #launch(delivery: Delivery, counted?: Set<string>): void {
+    const { message } = delivery;
+    const definition = this.docket.tasks.get(message.task) ?? this.#fallback;
+    const controller = new AbortController();
+    const env: RunEnvironment = {
+      docket: this.docket,
+      worker: this,
+      logger: this.logger,
+      sharedDependencies: this.#shared,
+      workerDependencies: this.#workerDependencies,
+      finish: (request) => this.#finish(request),
+      isStruck: (task, key, payload) => this.docket.isStruck(task, key, payload),
+      onStart: (key) => {
+        if (counted?.has(key)) this.#runCounts.set(key, (this.#runCounts.get(key) ?? 0) + 1);
+      },
+    };
+    const entry = { controller, delivery, done: Promise.resolve() as Promise<void> };
+    this.#active.set(message.key, entry);
+    entry.done = executeDelivery(env, delivery, definition, controller)
+      .catch((error) => {
+        this.logger.error({ err: error, key: message.key }, "recording a task's end failed");
+      })
+      .finally(() => {
+        if (this.#active.get(message.key) === entry) this.#active.delete(message.key);
+        this.#slotFreed.wake();
+      });
+  }
+
+  #cancelRunning(key: string): void {
+    const run = this.#active.get(key);
+    if (!run) return;
+    this.logger.info({ key }, `Cancelling running task ${key}`);
+    run.controller.abort(new CancelledByRequest(key));
+  }
+
+  /** Queues a run's end; ends that finish together are written in one round trip. */
+  #finish(request: FinishRequest): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#finishBuffer.push({ request, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(() => this.#flushFinishes());
+      }
+    });
+  }
+
+  async #flushFinishes(): Promise<void> {
+    this.#flushScheduled = false;
+    const batch = this.#finishBuffer;
+    if (batch.length === 0) return;
+    this.#finishBuffer = [];
+    try {
+      await this.docket.backend.finish(
+        batch.map((entry) => entry.request),
+        Date.now(),
+        this.docket.executionTtl,
+      );
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      // The messages stay pending and are redelivered after redeliveryTimeout: nothing is lost.
+      for (const entry of batch) entry.reject(error);
+    }
+  }
+
+  async #schedulerLoop(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        while (!this.#stopping && await this.docket.backend.moveDue(Date.now(), 1000) === 1000);
+      } catch (error) {
+        this.logger.warn({ err: error }, "moving due tasks failed; retrying");
+      }
+      await this.#loopPause.sleep(this.schedulingResolution);
+    }
+  }
+
+  async #leaseLoop(consumer: Consumer): Promise<void> {
+    const every = Math.max(10, this.redeliveryTimeout / 4);
+    while (!this.#stopping) {
+      await this.#loopPause.sleep(every);
+      const ids = [...this.#active.values()].map((run) => run.delivery.id);
+      try {
+        await consumer.renew(ids);
+      } catch (error) {
+        this.logger.warn({ err: error }, "renewing leases failed");
+      }
+    }
+  }
+
+  async #heartbeatLoop(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        await this.docket.backend.heartbeat(
+          this.name,
+          this.taskNames,
+          Date.now(),
+          this.docket.workerStaleAfter,
+        );
+      } catch (error) {
+        this.logger.warn({ err: error }, "heartbeat failed");
+      }
+      await this.#loopPause.sleep(this.docket.heartbeatInterval);
+    }
+  }
+
+  async #seedLoop(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        await this.#seedAutomaticTasks();
+      } catch (error) {
+        this.logger.warn({ err: error }, "seeding automatic tasks failed");
+      }
+      await this.#loopPause.sleep(RESEED_INTERVAL_MS);
+    }
+  }
+
+  /** Schedules every automatic task not already live, keyed by its name (never twice). */
+  async #seedAutomaticTasks(): Promise<void> {
+    const automatic = [...this.docket.tasks.entries()].filter(([name, definition]) =>
+      name === definition.name && definition.hooks.some((hook) => hook.automatic)
+    );
+    if (automatic.length === 0) return;
+    const locked = await this.docket.backend.tryLock(
+      "automatic-tasks",
+      this.name,
+      AUTOMATIC_LOCK_MS,
+    );
+    if (!locked) return;
+    const now = Date.now();
+    for (const [name, definition] of automatic) {
+      const hook = definition.hooks.find((h) => h.automatic)!;
+      if (this.docket.isStruck(name, name, {})) continue;
+      await this.docket.add(name, { key: name, when: hook.automatic!.firstRun(now) })({});
+    }
+  }
+}
