@@ -1,0 +1,63 @@
+/**
+ * Loading `--tasks` modules: every export made with `task()` is registered, and each task in a
+ * default-exported array.
+ *
+ * @module
+ */
+
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import { isTaskDefinition, type TaskDefinition } from "../definition.ts";
+import { UsageError } from "./parsing.ts";
+
+/** Imports a module by path (relative to the working directory) or URL. */
+export async function importModule(specifier: string): Promise<Record<string, unknown>> {
+  const url = /^[a-z][a-z0-9+.-]*:/i.test(specifier)
+    ? specifier
+    : pathToFileURL(resolve(specifier)).href;
+  try {
+    return await import(url);
+  } catch (error) {
+    throw new UsageError(`cannot load task module ${specifier}: ${(error as Error).message}`);
+  }
+}
+
+/** The tasks a module exports. */
+export function tasksOf(module: Record<string, unknown>): TaskDefinition[] {
+  const found: TaskDefinition[] = [];
+  for (const value of Object.values(module)) {
+    if (isTaskDefinition(value)) found.push(value);
+  }
+  if (Array.isArray(module.default)) {
+    for (const value of module.default) if (isTaskDefinition(value)) found.push(value);
+  }
+  return [...new Set(found)];
+}
+
+/** Loads every `--tasks` module and returns their tasks. */
+export async function loadTasks(specifiers: string[]): Promise<TaskDefinition[]> {
+  const tasks: TaskDefinition[] = [];
+  for (const specifier of specifiers) {
+    const found = tasksOf(await importModule(specifier));
+    if (found.length === 0) {
+      throw new UsageError(
+        `task module ${specifier} exports no tasks (export values made with task(), or a ` +
+          `default array of them)`,
+      );
+    }
+    tasks.push(...found);
+  }
+  return tasks;
+}
+
+/** Loads `module:export` (a fallback task). */
+export async function loadExport(reference: string): Promise<unknown> {
+  const at = reference.lastIndexOf(":");
+  if (at <= 0 || at === reference.length - 1 || /^[a-z]+:\/\/?[^:]*$/i.test(reference)) {
+    throw new UsageError(`expected module:export, got "${reference}"`);
+  }
+  const module = await importModule(reference.slice(0, at));
+  const name = reference.slice(at + 1);
+  if (!(name in module)) throw new UsageError(`${reference.slice(0, at)} has no export "${name}"`);
+  return module[name];
+}

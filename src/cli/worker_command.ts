@@ -1,0 +1,236 @@
+/**
+ * `worker`: run a worker from the command line (also `worker.ts`). SIGTERM and SIGINT stop it
+ * gracefully: no new work is taken, running tasks finish, and the process exits 0.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { createServer, type Server } from "node:http";
+import { Docket } from "../docket.ts";
+import { Worker, type WorkerOptions } from "../worker/worker.ts";
+import { createLogger, type LogFormat, type Logger } from "../logging/logger.ts";
+import { env, parseCount, parseDuration, UsageError } from "./parsing.ts";
+import { loadExport, loadTasks } from "./task_modules.ts";
+import type { TaskLike } from "../definition.ts";
+
+/** The worker command's help text. */
+export const WORKER_HELP = `Usage: worker --tasks <module> [options]
+
+Runs a worker. SIGTERM or SIGINT: stop taking work, let running tasks finish, exit 0.
+
+Options (environment variable in brackets):
+  --tasks <module>               task module to load; repeat for more [DOCKET_TASKS, comma-separated]
+  --url <url>                    redis://, rediss:// or memory:// [DOCKET_URL] (redis://localhost:6379/0)
+  --docket <name>                docket name [DOCKET_NAME] (docket)
+  --name <name>                  worker name [DOCKET_WORKER_NAME] (hostname#pid)
+  --concurrency <n>              tasks run at once [DOCKET_WORKER_CONCURRENCY] (10)
+  --redelivery-timeout <d>       lease length [DOCKET_WORKER_REDELIVERY_TIMEOUT] (5m)
+  --reconnection-delay <d>       wait after losing the store [DOCKET_WORKER_RECONNECTION_DELAY] (5s)
+  --minimum-check-interval <d>   longest wait for new work [DOCKET_WORKER_MINIMUM_CHECK_INTERVAL] (100ms)
+  --scheduling-resolution <d>    how often due tasks move [DOCKET_WORKER_SCHEDULING_RESOLUTION] (250ms)
+  --no-automatic-tasks           do not seed automatic perpetual and cron tasks
+  --fallback-task <module:name>  runs tasks with unknown names [DOCKET_FALLBACK_TASK]
+  --execution-ttl <d>            how long state and results are kept; 0 keeps nothing [DOCKET_EXECUTION_TTL] (15m)
+  --until-finished               exit when nothing is queued, scheduled or running
+  --healthcheck-port <port>      answer GET with 200 OK on this port [DOCKET_WORKER_HEALTHCHECK_PORT]
+  --log-level <level>            trace|debug|info|warn|error|fatal|silent [DOCKET_LOG_LEVEL] (info)
+  --log-format <format>          json|pretty|auto [DOCKET_LOG_FORMAT] (auto: pretty on a terminal)
+  -h, --help                     show this help
+
+Durations: 250ms, 30s, 5m, 2h, mm:ss or hh:mm:ss (a bare number is seconds).`;
+
+/** Parsed worker command options. */
+export interface WorkerCommandOptions {
+  url: string;
+  docket: string;
+  tasks: string[];
+  worker: WorkerOptions;
+  executionTtl: number;
+  fallbackTask?: string;
+  untilFinished: boolean;
+  healthcheckPort?: number;
+  logLevel?: string;
+  logFormat: LogFormat;
+}
+
+/** Parses the worker command's arguments, with environment defaults. */
+export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
+  const { values } = parseArgs({
+    args,
+    allowPositionals: false,
+    options: {
+      tasks: { type: "string", multiple: true },
+      url: { type: "string" },
+      docket: { type: "string" },
+      name: { type: "string" },
+      concurrency: { type: "string" },
+      "redelivery-timeout": { type: "string" },
+      "reconnection-delay": { type: "string" },
+      "minimum-check-interval": { type: "string" },
+      "scheduling-resolution": { type: "string" },
+      "no-automatic-tasks": { type: "boolean" },
+      "fallback-task": { type: "string" },
+      "execution-ttl": { type: "string" },
+      "until-finished": { type: "boolean" },
+      "healthcheck-port": { type: "string" },
+      "log-level": { type: "string" },
+      "log-format": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const pick = (flag: string | undefined, variable: string) => flag ?? env(variable);
+  const duration = (flag: string | undefined, variable: string, fallback: string, what: string) =>
+    parseDuration(pick(flag, variable) ?? fallback, what);
+  const tasks = values.tasks ?? env("DOCKET_TASKS")?.split(",").map((s) => s.trim()) ?? [];
+  const format = pick(values["log-format"], "DOCKET_LOG_FORMAT") ?? "auto";
+  if (!["json", "pretty", "auto"].includes(format)) {
+    throw new UsageError(`--log-format must be json, pretty or auto, got "${format}"`);
+  }
+  const port = pick(values["healthcheck-port"], "DOCKET_WORKER_HEALTHCHECK_PORT");
+  const concurrency = pick(values.concurrency, "DOCKET_WORKER_CONCURRENCY");
+  return {
+    url: pick(values.url, "DOCKET_URL") ?? "redis://localhost:6379/0",
+    docket: pick(values.docket, "DOCKET_NAME") ?? "docket",
+    tasks: tasks.filter(Boolean),
+    executionTtl: duration(
+      values["execution-ttl"],
+      "DOCKET_EXECUTION_TTL",
+      "15m",
+      "--execution-ttl",
+    ),
+    fallbackTask: pick(values["fallback-task"], "DOCKET_FALLBACK_TASK"),
+    untilFinished: values["until-finished"] ?? false,
+    healthcheckPort: port === undefined ? undefined : parseCount(port, "--healthcheck-port", 0),
+    logLevel: pick(values["log-level"], "DOCKET_LOG_LEVEL"),
+    logFormat: format as LogFormat,
+    worker: {
+      name: pick(values.name, "DOCKET_WORKER_NAME"),
+      concurrency: concurrency === undefined ? 10 : parseCount(concurrency, "--concurrency"),
+      redeliveryTimeout: duration(
+        values["redelivery-timeout"],
+        "DOCKET_WORKER_REDELIVERY_TIMEOUT",
+        "5m",
+        "--redelivery-timeout",
+      ),
+      reconnectionDelay: duration(
+        values["reconnection-delay"],
+        "DOCKET_WORKER_RECONNECTION_DELAY",
+        "5s",
+        "--reconnection-delay",
+      ),
+      minimumCheckInterval: duration(
+        values["minimum-check-interval"],
+        "DOCKET_WORKER_MINIMUM_CHECK_INTERVAL",
+        "100ms",
+        "--minimum-check-interval",
+      ),
+      schedulingResolution: duration(
+        values["scheduling-resolution"],
+        "DOCKET_WORKER_SCHEDULING_RESOLUTION",
+        "250ms",
+        "--scheduling-resolution",
+      ),
+      scheduleAutomaticTasks: !values["no-automatic-tasks"],
+    },
+  };
+}
+
+function startHealthcheck(port: number, logger: Logger): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.end("OK");
+    });
+    server.once("error", reject);
+    server.listen(port, () => {
+      logger.info(`health check listening on port ${port}`);
+      resolve(server);
+    });
+  });
+}
+
+/** Connects, retrying every `delay` until the store answers or `stopped()` is true. */
+async function connectWithRetry(
+  options: WorkerCommandOptions,
+  logger: Logger,
+  stopped: () => boolean,
+): Promise<Docket | undefined> {
+  const delay = Number(options.worker.reconnectionDelay ?? 5_000);
+  while (!stopped()) {
+    try {
+      return await Docket.connect({
+        name: options.docket,
+        url: options.url,
+        executionTtl: options.executionTtl,
+        logger,
+      });
+    } catch (error) {
+      if (error instanceof TypeError) throw new UsageError(error.message);
+      logger.error(`${(error as Error).message}; retrying in ${delay} ms`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+  return undefined;
+}
+
+/** Runs the worker command; resolves with the process exit code. */
+export async function runWorkerCommand(args: string[]): Promise<number> {
+  const options = parseWorkerArgs(args);
+  if (options === "help") {
+    console.log(WORKER_HELP);
+    return 0;
+  }
+  const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+  const tasks = await loadTasks(options.tasks);
+  const fallback = options.fallbackTask ? await loadExport(options.fallbackTask) : undefined;
+  let worker: Worker | undefined;
+  let stopRequested = false;
+  // deno-lint-ignore no-explicit-any
+  const process = (globalThis as any).process;
+  const onSignal = (signal: string) => {
+    logger.info(`Received ${signal}: finishing running tasks, then exiting`);
+    stopRequested = true;
+    worker?.stop();
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  const health = options.healthcheckPort !== undefined
+    ? await startHealthcheck(options.healthcheckPort, logger)
+    : undefined;
+  try {
+    const docket = await connectWithRetry(options, logger, () => stopRequested);
+    if (!docket) return 0;
+    try {
+      for (const task of tasks) docket.register(task);
+      worker = new Worker(docket, { ...options.worker, fallbackTask: fallback as TaskLike });
+      if (stopRequested) return 0;
+      if (options.untilFinished) await worker.runUntilFinished();
+      else await worker.runForever();
+    } finally {
+      await docket.close();
+    }
+    return 0;
+  } finally {
+    health?.close();
+  }
+}
+
+/** Runs a command's main function: one clear line and a non-zero exit on error. */
+export async function runMain(main: () => Promise<number>): Promise<never> {
+  // deno-lint-ignore no-explicit-any
+  const process = (globalThis as any).process;
+  let code: number;
+  try {
+    code = await main();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const usage = error instanceof UsageError ||
+      String((error as { code?: string })?.code).startsWith("ERR_PARSE_ARGS");
+    console.error(`error: ${message}${usage ? " (see --help)" : ""}`);
+    code = usage ? 2 : 1;
+  }
+  process.exit(code);
+  throw new Error("unreachable");
+}
