@@ -1,0 +1,405 @@
+/**
+ * The memory backend: the whole storage interface on plain in-process structures, for tests,
+ * examples and single-process services (`memory://` URLs).
+ *
+ * Each atomic operation runs synchronously before its method's first `await`, so nothing can
+ * interleave with it, which is what a Lua script gives the Redis backend. The rules are those of
+ * the Redis scripts, applied to the same logical data: a stream with one consumer group, a queue
+ * of future tasks, runs and progress records with lifetimes, and pub/sub channels.
+ *
+ * Backends opened on the same URL share data (a producer and a worker in one program see the
+ * same tasks); different URLs are isolated, and so are different docket names on one URL. The
+ * data of a URL lives for the life of the process, so closing one backend never takes tasks
+ * away from another; {@linkcode clearMemoryStores} forgets it all, for tests.
+ *
+ * @module
+ */
+
+import type {
+  Backend,
+  BackendWarn,
+  Consumer,
+  Delivery,
+  FinishRequest,
+  PendingTasks,
+  ProgressRecord,
+  RescheduleRequest,
+  RunRecord,
+  ScheduleOutcome,
+  ScheduleRequest,
+  Unsubscribe,
+  WorkerRecord,
+} from "../backend.ts";
+import { DocketKeys } from "../../keys.ts";
+import {
+  cancelTask,
+  claimEntries,
+  clearWaiting,
+  copyBytes,
+  copyMessage,
+  type DeliveredEntry,
+  finishRuns,
+  moveDueTasks,
+  scheduleTask,
+  updateProgress,
+} from "./operations.ts";
+import { forgetWorker, listWorkers, recordHeartbeat, takeLock } from "./registry.ts";
+import { type DocketState, type StoredRun, storeFor } from "./store.ts";
+import { parseId, type StreamEntry } from "./stream.ts";
+
+export { clearMemoryStores } from "./store.ts";
+
+/** How many strike instructions one read returns at most (as the Redis backend's XREAD COUNT). */
+const STRIKE_BATCH = 100;
+
+/** Where subscriber errors go when the caller gave no `warn`. */
+const warnOnConsole: BackendWarn = (message, details) => console.error(message, details ?? {});
+
+/**
+ * The storage operations of one docket, in process memory.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend } from "./backend.ts";
+ * const backend = MemoryBackend.forUrl("memory://", "orders");
+ * await backend.counts(); // { stream: 0, queue: 0 }
+ * await backend.close();
+ * ```
+ */
+export class MemoryBackend implements Backend {
+  /** Always `"memory"`. */
+  readonly kind = "memory" as const;
+  /** The URL the backend was opened on. */
+  readonly url: string;
+  /** The names of the docket's keys and channels. */
+  readonly keys: DocketKeys;
+  #docket: DocketState;
+  #warn: BackendWarn;
+  #consumers = new Set<MemoryConsumer>();
+  #subscriptions = new Set<() => void>();
+  /** Aborted on close, which ends blocking strike reads. */
+  #closing = new AbortController();
+
+  private constructor(url: string, keys: DocketKeys, warn: BackendWarn) {
+    this.url = url;
+    this.keys = keys;
+    this.#docket = storeFor(url).docket(keys);
+    this.#warn = warn;
+  }
+
+  /**
+   * Opens the docket `name` on a `memory://` URL. Every backend on the same URL (compared as
+   * the exact string) shares one store. `warn` hears about subscribers that throw; without it
+   * they are reported on the console.
+   */
+  static forUrl(url: string, name: string, warn: BackendWarn = warnOnConsole): MemoryBackend {
+    if (!url.startsWith("memory://")) {
+      throw new TypeError(`a memory backend needs a memory:// URL, got "${url}"`);
+    }
+    return new MemoryBackend(url, new DocketKeys(name), warn);
+  }
+
+  /** Writes tasks, each with the dedup rules of its mode. */
+  schedule(requests: ScheduleRequest[], now: number): Promise<ScheduleOutcome[]> {
+    return this.#atomically((d) =>
+      requests.map((request) => scheduleTask(d, { ...request, ackId: "" }, now))
+    );
+  }
+
+  /** Acknowledges a run and writes its next attempt, atomically. */
+  reschedule(request: RescheduleRequest, now: number): Promise<void> {
+    return this.#atomically((d) => {
+      scheduleTask(d, { ...request, mode: "reschedule", ackId: request.id }, now);
+    });
+  }
+
+  /** Removes a task in any state; announces it so a worker running it aborts. */
+  cancel(key: string, now: number, ttlMs: number): Promise<void> {
+    return this.#atomically((d) => {
+      cancelTask(d, key, now, ttlMs);
+    });
+  }
+
+  /** Records how runs ended and acknowledges their messages. */
+  finish(requests: FinishRequest[], now: number, ttlMs: number): Promise<void> {
+    return this.#atomically((d) => finishRuns(d, requests, now, ttlMs));
+  }
+
+  /** Moves up to `limit` due future tasks to the stream; returns how many moved. */
+  moveDue(now: number, limit: number): Promise<number> {
+    return this.#atomically((d) => moveDueTasks(d, now, limit));
+  }
+
+  /** Opens a consumer for a worker (`warn` is unused: nothing here is malformed or lost). */
+  consumer(name: string, _warn: BackendWarn): Promise<Consumer> {
+    return this.#atomically((d) => {
+      const consumer = new MemoryConsumer(d, name, (c) => this.#consumers.delete(c));
+      this.#consumers.add(consumer);
+      return consumer;
+    });
+  }
+
+  /** Reads a task's execution record. */
+  readRun(key: string): Promise<RunRecord | undefined> {
+    return this.#atomically((d) => {
+      const record = d.runs.get(key);
+      return record && toRunRecord(key, record);
+    });
+  }
+
+  /** Reads a task's progress record. */
+  readProgress(key: string): Promise<ProgressRecord | undefined> {
+    return this.#atomically((d) => {
+      const record = d.progress.get(key);
+      if (record === undefined) return undefined;
+      const { current, total, message, updatedAt } = record;
+      return { current, total, message, updatedAt };
+    });
+  }
+
+  /** Writes progress fields (and an increment) and publishes the new progress. */
+  writeProgress(
+    key: string,
+    generation: number,
+    change: { total?: number; message?: string | null; increment?: number },
+    now: number,
+  ): Promise<ProgressRecord> {
+    return this.#atomically((d) => updateProgress(d, key, generation, change, now));
+  }
+
+  /** How many tasks are on the stream and in the future queue. */
+  counts(): Promise<{ stream: number; queue: number }> {
+    return this.#atomically((d) => ({ stream: d.stream.length, queue: d.queue.size }));
+  }
+
+  /** Lists what is waiting (up to `limit` of each kind) and who holds what. */
+  pending(limit: number): Promise<PendingTasks> {
+    return this.#atomically((d) => ({
+      stream: waitingOnStream(d, limit),
+      queue: parked(d, limit),
+    }));
+  }
+
+  /** Drops every waiting task, leaving running ones alone; returns how many were dropped. */
+  clear(ttlMs: number): Promise<number> {
+    return this.#atomically((d) => clearWaiting(d, Date.now(), ttlMs));
+  }
+
+  /** Records a worker's heartbeat and the tasks it serves. */
+  heartbeat(worker: string, tasks: string[], now: number, staleMs: number): Promise<void> {
+    return this.#atomically((d) => recordHeartbeat(d, worker, tasks, now, staleMs));
+  }
+
+  /** Removes a worker from the registry. */
+  removeWorker(worker: string, tasks: string[]): Promise<void> {
+    return this.#atomically((d) => forgetWorker(d, worker, tasks));
+  }
+
+  /** Live workers, pruning stale ones; only those serving `task` when given. */
+  workers(now: number, staleMs: number, task?: string): Promise<WorkerRecord[]> {
+    return this.#atomically((d) => listWorkers(d, now, staleMs, task));
+  }
+
+  /** Appends a strike or restore instruction and wakes blocked readers; returns its id. */
+  appendStrike(instruction: Uint8Array): Promise<string> {
+    return this.#atomically((d) => d.strikes.append(copyBytes(instruction)));
+  }
+
+  /**
+   * Reads up to 100 strike instructions after `afterId` (`"0-0"`: from the start, `"$"`: only
+   * new ones), waiting up to `blockMs` for one to be appended when there are none.
+   */
+  async readStrikes(
+    afterId: string,
+    blockMs: number,
+  ): Promise<{ id: string; instruction: Uint8Array }[]> {
+    const strikes = this.#open().strikes;
+    const start = afterId === "$" ? strikes.lastId : afterId;
+    parseId(start);
+    let entries = strikes.after(start, STRIKE_BATCH);
+    const deadline = Date.now() + blockMs;
+    while (entries.length === 0 && blockMs > 0 && !this.#closing.signal.aborted) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      await strikes.arrivals.wait(remaining, this.#closing.signal);
+      entries = strikes.after(start, STRIKE_BATCH);
+    }
+    return entries.map(({ id, instruction }) => ({ id, instruction: copyBytes(instruction) }));
+  }
+
+  /** Takes a lock for `ttlMs` unless it is held; true when this caller holds it. */
+  tryLock(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.#atomically((d) => takeLock(d, name, owner, ttlMs));
+  }
+
+  /** Listens to a channel of this URL's store; messages arrive asynchronously, in order. */
+  subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
+    return this.#atomically((d) => {
+      const stop = d.channels.subscribe(
+        channel,
+        listener,
+        (error) => this.#warn("A subscriber to a memory channel threw", { channel, error }),
+      );
+      this.#subscriptions.add(stop);
+      return () => {
+        stop();
+        this.#subscriptions.delete(stop);
+        return Promise.resolve();
+      };
+    });
+  }
+
+  /**
+   * Closes the consumers (ending their waits), ends blocking strike reads and drops this
+   * backend's subscriptions. The data stays in the store for other backends on the URL.
+   */
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort();
+    for (const stop of this.#subscriptions) stop();
+    this.#subscriptions.clear();
+    await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
+  }
+
+  /** The docket's structures; refuses use after close, as a closed Redis client does. */
+  #open(): DocketState {
+    if (this.#closing.signal.aborted) throw new Error("the memory backend is closed");
+    return this.#docket;
+  }
+
+  /**
+   * Runs `operation` to completion right now, synchronously, so nothing interleaves with it;
+   * the promise only carries its outcome (or its error, as a rejection).
+   */
+  #atomically<T>(operation: (d: DocketState) => T): Promise<T> {
+    try {
+      return Promise.resolve(operation(this.#open()));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+/** The first `limit` stream entries, with who holds each delivered one and since when. */
+function waitingOnStream(d: DocketState, limit: number): PendingTasks["stream"] {
+  return d.stream.first(limit).map(({ id, message }) => {
+    const holder = d.stream.holder(id);
+    return {
+      id,
+      message: copyMessage(message),
+      consumer: holder?.consumer,
+      deliveredAt: holder?.deliveredAt,
+    };
+  });
+}
+
+/** The messages of the first `limit` future tasks, in due order. */
+function parked(d: DocketState, limit: number): PendingTasks["queue"] {
+  return d.queue.first(limit).flatMap((key) => {
+    const message = d.parked.get(key);
+    return message === undefined ? [] : [copyMessage(message)];
+  });
+}
+
+/** The public form of a stored runs record: every field present, bytes copied. */
+function toRunRecord(key: string, record: StoredRun): RunRecord {
+  return {
+    key,
+    state: record.state,
+    task: record.task,
+    data: record.data && copyBytes(record.data),
+    when: record.when,
+    attempt: record.attempt,
+    generation: record.generation,
+    worker: record.worker,
+    startedAt: record.startedAt,
+    completedAt: record.completedAt,
+    error: record.error,
+    failure: record.failure && copyBytes(record.failure),
+    result: record.result && copyBytes(record.result),
+  };
+}
+
+/** The options of {@linkcode Consumer.claim}. */
+type ClaimOptions = Parameters<Consumer["claim"]>[0];
+
+/** A worker's handle on the stream of one memory docket. */
+class MemoryConsumer implements Consumer {
+  #docket: DocketState;
+  #name: string;
+  #onClose: (consumer: MemoryConsumer) => void;
+  /** Aborted on close, which wakes and ends a blocking claim. */
+  #closing = new AbortController();
+  #claims = new Set<Promise<unknown>>();
+
+  constructor(docket: DocketState, name: string, onClose: (consumer: MemoryConsumer) => void) {
+    this.#docket = docket;
+    this.#name = name;
+    this.#onClose = onClose;
+  }
+
+  claim(options: ClaimOptions): Promise<Delivery[]> {
+    const claim = this.#claim(options);
+    const settled = claim.catch(() => undefined);
+    this.#claims.add(settled);
+    settled.then(() => this.#claims.delete(settled));
+    return claim;
+  }
+
+  /**
+   * Reclaims idle entries and reads new ones like XAUTOCLAIM then XREADGROUP; only when both
+   * come back empty does it wait for an append, then reads and judges in one synchronous step.
+   */
+  async #claim(options: ClaimOptions): Promise<Delivery[]> {
+    // A closed consumer takes nothing: no message may land with a holder that will not run it.
+    if (this.#closing.signal.aborted) return [];
+    const stream = this.#docket.stream;
+    const reclaimed = options.reclaimIdleMs === undefined
+      ? []
+      : stream.reclaim(this.#name, Math.max(0, Math.round(options.reclaimIdleMs)), options.count);
+    const delivered = reclaimed.map((entry) => ({ entry, redelivered: true }));
+    const remaining = options.count - reclaimed.length;
+    if (remaining <= 0) return this.#judge(delivered, options);
+    delivered.push(...this.#fresh(remaining));
+    if (delivered.length > 0 || options.blockMs <= 0) return this.#judge(delivered, options);
+    return await this.#waitForNew(options);
+  }
+
+  /** Blocks until an append delivers something, `blockMs` passes or the consumer closes. */
+  async #waitForNew(options: ClaimOptions): Promise<Delivery[]> {
+    const stream = this.#docket.stream;
+    const deadline = Date.now() + options.blockMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return [];
+      await stream.arrivals.wait(remaining, this.#closing.signal);
+      if (this.#closing.signal.aborted) return [];
+      // Another waiter may have taken what woke us; then wait out the rest of the time.
+      const delivered = this.#fresh(options.count);
+      if (delivered.length > 0) return this.#judge(delivered, options);
+    }
+  }
+
+  #fresh(count: number): DeliveredEntry[] {
+    return this.#docket.stream.readNew(this.#name, count)
+      .map((entry: StreamEntry) => ({ entry, redelivered: false }));
+  }
+
+  #judge(delivered: DeliveredEntry[], options: ClaimOptions): Delivery[] {
+    return claimEntries(this.#docket, delivered, this.#name, options.now, options.gated);
+  }
+
+  renew(ids: string[]): Promise<void> {
+    this.#docket.stream.renew(this.#name, ids);
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort();
+    this.#onClose(this);
+    // Claims in progress end promptly now; waiting for them means that once close resolves,
+    // no message is being delivered to this consumer.
+    await Promise.all(this.#claims);
+  }
+}
