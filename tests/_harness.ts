@@ -166,3 +166,24 @@ export async function waitUntil(
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** The command that runs Bun: `bun` on PATH, else Bun from npm through npx. */
+export function bunCommand(): string[] {
+  const path = Deno.env.get("PATH") ?? "";
+  for (const dir of path.split(":")) {
+    try {
+      Deno.statSync(`${dir}/bun`);
+      return ["bun"];
+    } catch {
+      // not here
+    }
+  }
+  return ["npx", "-y", "bun@1.4.5"];
+}
+
+/** The command that runs a script with a runtime. */
+export function runtimeCommand(runtime: "deno" | "bun", script: string): string[] {
+  return runtime === "deno"
+    ? [Deno.execPath(), "run", "-A", script]
+    : [...bunCommand(), "run", script];
+}

@@ -1,0 +1,131 @@
+/**
+ * Workers as real processes: a Bun worker serving tasks added from Deno, a worker killed with
+ * SIGKILL mid-task whose task another worker completes, and SIGTERM draining running tasks.
+ */
+
+import assert from "node:assert/strict";
+import { Docket, type Execution } from "../../mod.ts";
+import { LogCapture, redisUrl, runtimeCommand, uniqueName } from "../_harness.ts";
+import { nap, whereAmI } from "../fixtures/e2e_tasks.ts";
+
+const TASKS = "tests/fixtures/e2e_tasks.ts";
+
+interface WorkerProcess {
+  child: Deno.ChildProcess;
+  output: () => string;
+  exited: Promise<number>;
+}
+
+/** Collects a stream's text as it arrives. */
+function collect(stream: ReadableStream<Uint8Array>, into: { text: string }): Promise<void> {
+  return stream.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (into.text += chunk) }),
+  );
+}
+
+function startWorker(
+  runtime: "deno" | "bun",
+  docket: Docket,
+  name: string,
+  extra: string[] = [],
+): WorkerProcess {
+  const [command, ...args] = runtimeCommand(runtime, "worker.ts");
+  const child = new Deno.Command(command, {
+    args: [
+      ...args,
+      "--tasks",
+      TASKS,
+      "--url",
+      docket.url,
+      "--docket",
+      docket.name,
+      "--name",
+      name,
+      "--minimum-check-interval",
+      "20ms",
+      "--scheduling-resolution",
+      "20ms",
+      "--log-format",
+      "json",
+      ...extra,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = { text: "" };
+  const streams = Promise.all([collect(child.stdout, output), collect(child.stderr, output)]);
+  const exited = child.status.then(async (status) => {
+    await streams;
+    return status.code;
+  });
+  return { child, output: () => output.text, exited };
+}
+
+/** Resolves when the execution is reported running by `worker`. */
+async function runningOn(execution: Execution, worker: string): Promise<void> {
+  for await (const event of execution.subscribe()) {
+    if (event.type === "state" && event.state === "running" && event.worker === worker) return;
+  }
+}
+
+async function connect(): Promise<Docket> {
+  const docket = await Docket.connect({
+    name: uniqueName("e2e"),
+    url: await redisUrl(),
+    logger: new LogCapture().logger,
+  });
+  docket.register(whereAmI);
+  docket.register(nap);
+  return docket;
+}
+
+for (const runtime of ["bun", "deno"] as const) {
+  Deno.test(`a ${runtime} worker completes tasks added from Deno`, async () => {
+    await using docket = await connect();
+    const executions = await docket.addMany(whereAmI)([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    const worker = startWorker(runtime, docket, `${runtime}-worker`, ["--until-finished"]);
+    const code = await worker.exited;
+    assert.equal(code, 0, worker.output());
+    for (const [i, execution] of executions.entries()) {
+      assert.deepEqual(await execution.getResult({ timeout: 5_000 }), { n: i + 1, runtime });
+    }
+  });
+}
+
+Deno.test("a worker killed with SIGKILL mid-task: another worker completes the task", async () => {
+  await using docket = await connect();
+  const execution = await docket.add(nap, { key: "survivor" })({ ms: 1_500 });
+  const others = await docket.addMany(whereAmI)([{ n: 1 }, { n: 2 }]);
+  const doomed = startWorker("deno", docket, "doomed", [
+    "--redelivery-timeout",
+    "1s",
+    "--concurrency",
+    "1",
+  ]);
+  await runningOn(execution, "doomed");
+  doomed.child.kill("SIGKILL");
+  await doomed.exited;
+  const rescuer = startWorker("deno", docket, "rescuer", [
+    "--redelivery-timeout",
+    "1s",
+    "--until-finished",
+  ]);
+  assert.equal(await rescuer.exited, 0, rescuer.output());
+  assert.equal(await execution.getResult({ timeout: 5_000 }), "rescuer");
+  for (const other of others) assert.ok(await other.getResult({ timeout: 5_000 }));
+  assert.deepEqual(await docket.backend.counts(), { stream: 0, queue: 0 });
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`${signal} drains running tasks, then the worker exits 0`, async () => {
+    await using docket = await connect();
+    const execution = await docket.add(nap)({ ms: 800 });
+    const worker = startWorker("deno", docket, "draining");
+    await runningOn(execution, "draining");
+    worker.child.kill(signal);
+    assert.equal(await worker.exited, 0, worker.output());
+    assert.equal(await execution.getResult({ timeout: 1_000 }), "draining");
+    assert.match(worker.output(), new RegExp(`Received ${signal}`));
+  });
+}
