@@ -202,7 +202,7 @@ export async function executeDelivery(
   if (outcome.kind === "failed") {
     const retry = firstDecision(definition.hooks, (hook) => hook.onFailure?.(run, outcome.error));
     if (retry) {
-      logger.error({ err: outcome.error, duration }, `↩ [${took}] ${call}`);
+      logger.warn({ err: outcome.error, duration }, `↩ [${took}] ${call}`);
       logger.info(
         { duration },
         `↫ [${took}] ${call} retrying at ${new Date(retry.when).toISOString()}`,

@@ -533,7 +533,11 @@ class RedisConsumer implements Consumer {
       const reply = await read as unknown as [unknown, RawEntry[]][] | null;
       for (const entry of reply?.[0]?.[1] ?? []) entries.push({ entry, redelivered: false });
     }
-    return await this.#claimEntries(entries, options);
+    // Stamp runs with the time the messages arrived, not when the (blocking) read began.
+    return await this.#claimEntries(entries, {
+      ...options,
+      now: Math.max(options.now, Date.now()),
+    });
   }
 
   async #claimEntries(
