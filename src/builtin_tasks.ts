@@ -22,7 +22,17 @@ function since(when: Date): string {
   return `${((Date.now() - when.getTime()) / 1000).toFixed(3)}s`;
 }
 
-/** Logs a message, with where and when the task ran. */
+/**
+ * Logs `message` at info level, with the key, the docket, how long ago the task was added and the
+ * worker running it: a milestone marker for workflows and a quick check of a deployment.
+ *
+ * @example
+ * ```ts ignore
+ * import { trace } from "@docket/core";
+ * await docket.add(trace)({ message: "System startup completed" });
+ * await docket.add("trace")({ message: "Processing batch 123" }); // by name works too
+ * ```
+ */
 export const trace: TaskDefinition = defineTask({
   name: "trace",
   hooks: [],
@@ -36,7 +46,18 @@ export const trace: TaskDefinition = defineTask({
   },
 });
 
-/** Fails on purpose (retried once), to test error handling and alerting. */
+/**
+ * Fails on purpose with an error carrying `message`, the key, the docket and the worker; it has
+ * its own `Retry({ attempts: 2 })`, so it fails twice and ends FAILED. For testing error
+ * handling, alerting and retries end to end.
+ *
+ * @example
+ * ```ts ignore
+ * import { fail } from "@docket/core";
+ * const execution = await docket.add(fail)({ message: "Testing error notification system" });
+ * await execution.getResult().catch((error) => console.log(error.message));
+ * ```
+ */
 export const fail: TaskDefinition = defineTask({
   name: "fail",
   hooks: [Retry({ attempts: 2 })],
@@ -50,7 +71,17 @@ export const fail: TaskDefinition = defineTask({
   },
 });
 
-/** Sleeps for `seconds` (aborted early when the task is cancelled). */
+/**
+ * Logs "Sleeping for N seconds" and sleeps that long (ending early when the task is cancelled or
+ * its signal aborts): synthetic load, and a long-running task to try cancellation on.
+ *
+ * @example
+ * ```ts ignore
+ * import { sleep } from "@docket/core";
+ * await docket.add(sleep, { key: "nap" })({ seconds: 30 });
+ * await docket.cancel("nap");
+ * ```
+ */
 export const sleep: TaskDefinition = defineTask({
   name: "sleep",
   hooks: [],
@@ -67,5 +98,12 @@ export const sleep: TaskDefinition = defineTask({
   },
 });
 
-/** The tasks every docket registers. */
+/**
+ * The tasks every docket registers: {@linkcode trace}, {@linkcode fail} and {@linkcode sleep}.
+ *
+ * @example
+ * ```ts ignore
+ * builtinTasks.map((task) => task.name); // ["trace", "fail", "sleep"]
+ * ```
+ */
 export const builtinTasks: readonly TaskDefinition[] = [trace, fail, sleep];

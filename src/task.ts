@@ -12,25 +12,67 @@ import type { TaskHook } from "./hooks.ts";
 import type { Dependency, ResolvedDependencies } from "./dependencies.ts";
 import { defineTask, type LoggedSpec, type TaskDefinition } from "./definition.ts";
 import type { Duration } from "./duration.ts";
-import { Timeout, type TimeoutControl } from "./behaviours/timeout.ts";
-import type { RetryControl } from "./behaviours/retry.ts";
-import type { PerpetualControl } from "./behaviours/perpetual.ts";
+import { Timeout, type TimeoutBehaviour, type TimeoutControl } from "./behaviours/timeout.ts";
+import type { RetryBehaviour, RetryControl } from "./behaviours/retry.ts";
+import type { PerpetualBehaviour, PerpetualControl } from "./behaviours/perpetual.ts";
+import type { CronBehaviour } from "./behaviours/cron.ts";
 import type { Payload } from "./types.ts";
 
-/** The worker running a task, as the task sees it. */
+/**
+ * The worker running a task, as the task sees it (`ctx.worker`).
+ *
+ * @example
+ * ```ts
+ * import { task } from "@docket/core";
+ * export const whoAmI = task({
+ *   name: "who_am_i",
+ *   run: (_payload: Record<string, never>, ctx) => `${ctx.worker.name} (${ctx.worker.concurrency})`,
+ * });
+ * ```
+ */
 export interface RunningWorker {
+  /** The worker's name, as `docket.workers()` lists it. */
   readonly name: string;
+  /** How many tasks it runs at once. */
   concurrency: number;
+  /** Stops it: no new work is taken; running tasks (this one too) finish. */
   stop(): Promise<void>;
 }
 
-/** The context every task receives as its second argument. */
+/**
+ * The context every task receives as its second argument.
+ *
+ * `perpetual`, `retry` and `timeout` are present on every task, so a task that has the behaviour
+ * uses them without `?.` or `!`. On a task without it, touching them throws a `TypeError` that
+ * says which option is missing (e.g. "ctx.retry is only available on tasks with a retry option").
+ *
+ * @example
+ * ```ts
+ * import { depends, Retry, task } from "@docket/core";
+ * export const syncAccount = task({
+ *   name: "sync_account",
+ *   retry: Retry({ attempts: 5, delay: { seconds: 10 } }),
+ *   timeout: { minutes: 2 },
+ *   deps: { startedAt: depends(() => new Date()) },
+ *   async run({ accountId }: { accountId: string }, ctx) {
+ *     ctx.logger.info(`attempt ${ctx.attempt} of ${ctx.retry.attempts} for ${ctx.key}`);
+ *     const response = await fetch(`https://example.com/accounts/${accountId}`, {
+ *       signal: ctx.signal, // aborted on timeout and on docket.cancel(key)
+ *     });
+ *     if (response.status === 429) ctx.retry.after({ minutes: 1 }); // ends this attempt
+ *     if (ctx.timeout.remaining() < 10_000) ctx.timeout.extend({ seconds: 30 });
+ *     await ctx.docket.add("trace")({ message: `synced ${accountId}` });
+ *     return { startedAt: ctx.deps.startedAt.toISOString() };
+ *   },
+ * });
+ * ```
+ */
 export interface TaskContext<D = Record<string, never>> {
-  /** The docket the worker serves (schedule follow-up work with it). */
+  /** The docket the worker serves: schedule follow-up work with `ctx.docket.add(…)`. */
   readonly docket: Docket;
   /** The worker running the task. */
   readonly worker: RunningWorker;
-  /** This run's execution. */
+  /** This run's execution (key, task name, payload, due time, attempt, …). */
   readonly execution: Execution;
   /** The task key. */
   readonly key: string;
@@ -38,58 +80,162 @@ export interface TaskContext<D = Record<string, never>> {
   readonly attempt: number;
   /** A pino child logger bound to docket, worker, task, key and attempt. */
   readonly logger: Logger;
-  /** Progress reporting. */
+  /** Progress reporting: `setTotal(n)`, `increment(n = 1)`, `setMessage(text)`. */
   readonly progress: Progress;
-  /** Aborted on timeout, on `docket.cancel(key)`. */
+  /** Aborted on timeout (reason: a `TimeoutError`), and on `docket.cancel(key)`. */
   readonly signal: AbortSignal;
-  /** The resolved `deps`. */
+  /** The resolved `deps` (and the worker's `dependencies`). */
   readonly deps: D;
-  /** Perpetual and cron tasks only: steer the next run. */
+  /**
+   * Perpetual and cron tasks: steer the next run (`every`, `cancel()`, `perpetuate(payload)`,
+   * `after(delay)`, `at(when)`). On other tasks, using it throws a `TypeError`.
+   */
   readonly perpetual: PerpetualControl;
-  /** Tasks with `retry` only: retry on purpose. */
+  /**
+   * Tasks with a `retry` option: `attempt`, `attempts`, and `after(delay)` / `at(when)`, which
+   * end this attempt and schedule the next. On other tasks, using it throws a `TypeError`.
+   */
   readonly retry: RetryControl;
-  /** Tasks with `timeout` only: time left, and more of it. */
+  /**
+   * Tasks with a `timeout` option: `remaining()` milliseconds and `extend(by?)`. On other
+   * tasks, using it throws a `TypeError`.
+   */
   readonly timeout: TimeoutControl;
 }
 
-/** A behaviour or a list of them. */
-type OneOrMany<T> = T | readonly T[];
+function unavailable(field: string, needs: string, members: readonly string[], task: string) {
+  const refuse = (): never => {
+    throw new TypeError(
+      `ctx.${field} is only available on ${needs}; task "${task}" has none`,
+    );
+  };
+  const control = {};
+  for (const member of members) {
+    Object.defineProperty(control, member, { get: refuse, set: refuse, enumerable: true });
+  }
+  Object.defineProperty(control, Symbol.toStringTag, { value: `unavailable ctx.${field}` });
+  return Object.freeze(control);
+}
 
-/** What `task()` takes. */
+/**
+ * The `ctx.perpetual`, `ctx.retry` and `ctx.timeout` of a task that lacks those behaviours:
+ * every member throws a `TypeError` naming the option the task would need. The behaviours a task
+ * has replace them with working controls.
+ *
+ * @example
+ * ```ts ignore
+ * const { retry } = unavailableControls("send_email");
+ * retry.attempt; // throws: ctx.retry is only available on tasks with a retry option; …
+ * ```
+ */
+export function unavailableControls(taskName: string): {
+  perpetual: PerpetualControl;
+  retry: RetryControl;
+  timeout: TimeoutControl;
+} {
+  return {
+    perpetual: unavailable(
+      "perpetual",
+      "perpetual and cron tasks (a perpetual or cron option)",
+      ["every", "cancel", "perpetuate", "after", "at"],
+      taskName,
+    ) as PerpetualControl,
+    retry: unavailable(
+      "retry",
+      "tasks with a retry option",
+      ["attempt", "attempts", "after", "at"],
+      taskName,
+    ) as RetryControl,
+    timeout: unavailable(
+      "timeout",
+      "tasks with a timeout option",
+      ["remaining", "extend"],
+      taskName,
+    ) as TimeoutControl,
+  };
+}
+
+/**
+ * The type of `ctx.deps` for a task's `deps`: the value each dependency resolves to. Without
+ * `deps` it is `Record<string, never>`, as in a bare `TaskContext`, so a task's context can be
+ * handed to helpers typed `TaskContext`.
+ *
+ * @example
+ * ```ts
+ * import { depends, type TaskDeps } from "@docket/core";
+ * const deps = { now: depends(() => Date.now()) };
+ * const resolved: TaskDeps<typeof deps> = { now: 0 };
+ * ```
+ */
+export type TaskDeps<D> = string extends keyof D ? Record<string, never>
+  : ResolvedDependencies<D>;
+
+/**
+ * What `task()` takes: the body and, all optional, its name and behaviours.
+ *
+ * @example
+ * ```ts
+ * import { Retry, task, type TaskOptions } from "@docket/core";
+ * const options: TaskOptions<{ to: string }, void, Record<string, never>> = {
+ *   name: "send_email",
+ *   retry: Retry({ attempts: 3 }),
+ *   logged: { to: true },
+ *   run({ to }, ctx) {
+ *     ctx.logger.info(`mailing ${to}`);
+ *   },
+ * };
+ * const sendEmail = task(options);
+ * ```
+ */
 export interface TaskOptions<P extends Payload, R, D extends Record<string, Dependency<unknown>>> {
   /** Default: the run function's own name. */
   name?: string;
   /** The body. Its return value is stored as the execution's result. */
-  run: (payload: P, ctx: TaskContext<ResolvedDependencies<D>>) => R | Promise<R>;
-  /** Reschedule after every run: `Perpetual({ every })`. */
-  perpetual?: TaskHook;
+  run: (payload: P, ctx: TaskContext<TaskDeps<D>>) => R | Promise<R>;
+  /** Reschedule after every run, success or failure: `Perpetual({ every, automatic? })`. */
+  perpetual?: PerpetualBehaviour;
   /** Run on a cron schedule: `Cron("0 9 * * 1-5", { tz })`. */
-  cron?: TaskHook;
+  cron?: CronBehaviour;
   /** Retry failures: `Retry(…)`, `ExponentialRetry(…)`, `Retry.forever(…)`. */
-  retry?: TaskHook;
-  /** Cut the task off after this long. */
-  timeout?: Duration;
+  retry?: RetryBehaviour;
+  /** Cut the task off after this long (a duration, or `Timeout(duration)`). */
+  timeout?: Duration | TimeoutBehaviour;
   /** Concurrency limits; all must hold. */
-  concurrency?: OneOrMany<TaskHook>;
+  concurrency?: TaskHook | readonly TaskHook[];
   /** Trailing-edge debounce. */
   debounce?: TaskHook;
   /** Leading-edge cooldowns; all must pass. */
-  cooldown?: OneOrMany<TaskHook>;
+  cooldown?: TaskHook | readonly TaskHook[];
   /** Sliding-window rate limits. */
-  rateLimit?: OneOrMany<TaskHook>;
+  rateLimit?: TaskHook | readonly TaskHook[];
   /** Which payload keys appear in logs (others show as `...`). */
   logged?: LoggedSpec;
   /** Dependencies resolved into `ctx.deps`. */
   deps?: D;
 }
 
-/** A task made by {@linkcode task}, typed by its payload and result. */
+/**
+ * A task made by {@linkcode task}, typed by its payload and result: `docket.add(t)` then only
+ * takes that payload.
+ *
+ * @example
+ * ```ts
+ * import { task, type Task } from "@docket/core";
+ * export const double: Task<{ n: number }, number> = task({
+ *   name: "double",
+ *   run: ({ n }: { n: number }) => n * 2,
+ * });
+ * ```
+ */
 export interface Task<P extends Payload = Payload, R = unknown> extends TaskDefinition {
   /** The body, typed. */
   readonly run: (payload: P, ctx: TaskContext<any>) => R | Promise<R>;
 }
 
-const many = <T>(value: OneOrMany<T> | undefined): T[] =>
+const isTimeout = (value: Duration | TimeoutBehaviour): value is TimeoutBehaviour =>
+  typeof value === "object" && value !== null && (value as TimeoutBehaviour).kind === "timeout";
+
+const many = <T>(value: T | readonly T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? [...value] : [value as T];
 
 /**
@@ -125,7 +271,9 @@ export function task<
     ...many(options.cron),
     ...many(options.retry),
   ];
-  if (options.timeout !== undefined) hooks.push(Timeout(options.timeout));
+  if (options.timeout !== undefined) {
+    hooks.push(isTimeout(options.timeout) ? options.timeout : Timeout(options.timeout));
+  }
   const name = options.name ?? (options.run.name === "run" ? "" : options.run.name);
   return defineTask({
     name,

@@ -7,14 +7,24 @@
 
 import type { Dependency, DependencyScope } from "../dependencies.ts";
 
-/** Thrown when a dependency's factory fails; the task fails without its body running. */
+/**
+ * A dependency's factory failed: the task fails (or is retried) without its body running. The
+ * message names the dependency; `cause` is what the factory threw.
+ *
+ * @example
+ * ```ts
+ * import { DependencyError } from "@docket/core";
+ * const error = new DependencyError("db", new Error("connection refused"));
+ * error.message; // 'failed to resolve dependency "db": connection refused'
+ * ```
+ */
 export class DependencyError extends Error {
   /** The name of the dependency in `deps`. */
   readonly dependency: string;
   /** Creates the error. */
   constructor(dependency: string, cause: unknown) {
     super(
-      `dependency "${dependency}" failed: ${
+      `failed to resolve dependency "${dependency}": ${
         cause instanceof Error ? cause.message : String(cause)
       }`,
       { cause },
@@ -34,7 +44,33 @@ async function dispose(value: unknown): Promise<void> {
   }
 }
 
-/** Values made once per worker, keyed by factory. */
+/**
+ * Disposes `values` last first. One that throws does not keep the others from being disposed;
+ * the first error is thrown once all have been tried.
+ */
+async function disposeInReverse(values: readonly unknown[]): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  for (let i = values.length - 1; i >= 0; i--) {
+    try {
+      await dispose(values[i]);
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure) throw failure.error;
+}
+
+/**
+ * Values made once per worker, keyed by factory, and disposed (last made first) when the worker
+ * stops.
+ *
+ * @example
+ * ```ts ignore
+ * const values = new SharedDependencies();
+ * const pool = await values.get(shared(() => createPool()), scope); // made on first use
+ * await values.disposeAll();
+ * ```
+ */
 export class SharedDependencies {
   #values = new Map<unknown, Promise<unknown>>();
   #order: unknown[] = [];
@@ -52,17 +88,28 @@ export class SharedDependencies {
 
   /** Disposes every value made, last made first. */
   async disposeAll(): Promise<void> {
-    const values = this.#order.reverse();
+    const values = this.#order;
     this.#order = [];
     this.#values.clear();
-    for (const value of values) await dispose(value);
+    await disposeInReverse(values);
   }
 }
 
 /**
- * Resolves a run's dependencies. Returns the values and a function that disposes the
- * per-execution ones; throws a {@linkcode DependencyError} naming the one that failed (after
- * disposing those already made).
+ * Resolves a run's dependencies, in the order they are declared. Returns the values and a
+ * function that disposes the per-execution ones, last made first (calling it again does
+ * nothing); throws a {@linkcode DependencyError} naming the one that failed (after disposing
+ * those already made).
+ *
+ * @example
+ * ```ts ignore
+ * const { values, dispose } = await resolveDependencies(deps, scope, sharedValues);
+ * try {
+ *   await body(values);
+ * } finally {
+ *   await dispose();
+ * }
+ * ```
  */
 export async function resolveDependencies(
   deps: Readonly<Record<string, Dependency<unknown>>>,
@@ -72,8 +119,11 @@ export async function resolveDependencies(
   const values: Record<string, unknown> = {};
   const made: unknown[] = [];
   const perExecution = new Map<unknown, unknown>();
+  let disposed = false;
   const disposeMade = async () => {
-    for (const value of made.reverse()) await dispose(value);
+    if (disposed) return;
+    disposed = true;
+    await disposeInReverse(made);
   };
   for (const [name, dependency] of Object.entries(deps)) {
     try {
@@ -88,7 +138,7 @@ export async function resolveDependencies(
         values[name] = value;
       }
     } catch (error) {
-      await disposeMade();
+      await disposeMade().catch(() => undefined);
       throw new DependencyError(name, error);
     }
   }
