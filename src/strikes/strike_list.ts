@@ -9,12 +9,42 @@
 import type { Backend } from "../storage/backend.ts";
 import { decodeValue, encodeValue } from "../codec.ts";
 import type { Logger } from "../logging/logger.ts";
-import { StrikeInstruction, StrikeSet } from "./strike_set.ts";
+import { type StrikeInstruction, StrikeSet } from "./strike_set.ts";
 
 /** How long one blocking read of the strike stream waits before looping. */
 const FOLLOW_BLOCK_MS = 5_000;
+/** How long to wait before reading again after a failed read. */
+const RETRY_DELAY_MS = 1_000;
+/** The most instructions one read returns (as both backends' reads do). */
+const READ_BATCH = 100;
 
-/** The strikes in effect for one docket, kept current from the store. */
+/**
+ * Called with each strike or restore that changed what is in effect, whether it was issued here
+ * or read from the store.
+ *
+ * @example
+ * ```ts ignore
+ * const listener: StrikeListener = (instruction) => console.log(instruction.direction);
+ * ```
+ */
+export type StrikeListener = (instruction: StrikeInstruction) => void;
+
+/**
+ * The strikes in effect for one docket, kept current from the store. Every docket has one
+ * (`docket.strikeList`); `docket.strike()` and `docket.restore()` go through it.
+ *
+ * The whole stream is read when the docket connects (`load()`), so a worker never claims work
+ * before it knows every strike; after that a background loop follows the stream with a blocking
+ * read, and a strike issued by any docket applies here as soon as that read returns.
+ *
+ * @example
+ * ```ts ignore
+ * await docket.strike("process_order");
+ * docket.strikeList.strikes.isStruck("process_order", "order-1", {}); // true
+ * const stop = docket.strikeList.onChange((s) => console.log(s.direction, s.task));
+ * stop();
+ * ```
+ */
 export class StrikeList {
   /** The strikes in effect. */
   readonly strikes: StrikeSet = new StrikeSet();
@@ -23,6 +53,9 @@ export class StrikeList {
   #lastId = "0-0";
   #following?: Promise<void>;
   #stopped = false;
+  #loaded = false;
+  #listeners = new Set<StrikeListener>();
+  #retry?: { timer: ReturnType<typeof setTimeout>; resolve: () => void };
 
   /** Creates the list; call `load()` before relying on it. */
   constructor(backend: Backend, logger: Logger) {
@@ -30,14 +63,24 @@ export class StrikeList {
     this.#logger = logger;
   }
 
-  /** Reads every instruction so far, then keeps following the stream in the background. */
+  /** True once every instruction stored when `load()` was called has been applied. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /**
+   * Reads every instruction so far, then keeps following the stream in the background (until
+   * `stop()`). Calling it again does nothing.
+   */
   async load(): Promise<void> {
+    if (this.#loaded || this.#following) return;
     for (;;) {
       const batch = await this.#backend.readStrikes(this.#lastId, 0);
       this.#applyAll(batch);
-      if (batch.length < 100) break;
+      if (batch.length < READ_BATCH) break;
     }
-    this.#following = this.#follow();
+    this.#loaded = true;
+    if (!this.#stopped) this.#following = this.#follow();
   }
 
   async #follow(): Promise<void> {
@@ -48,7 +91,10 @@ export class StrikeList {
       } catch (error) {
         if (this.#stopped) return;
         this.#logger.warn({ err: error }, "reading strikes failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await new Promise<void>((resolve) => {
+          this.#retry = { timer: setTimeout(resolve, RETRY_DELAY_MS), resolve };
+        });
+        this.#retry = undefined;
       }
     }
   }
@@ -56,30 +102,71 @@ export class StrikeList {
   #applyAll(batch: { id: string; instruction: Uint8Array }[]): void {
     for (const { id, instruction } of batch) {
       this.#lastId = id;
+      let decoded: StrikeInstruction;
       try {
-        const decoded = decodeValue(instruction) as StrikeInstruction;
-        if (this.strikes.apply(decoded)) {
-          this.#logger.info(
-            `${decoded.direction === "strike" ? "Striking" : "Restoring"} ${
-              this.strikes.describe(decoded)
-            }`,
-          );
-        }
+        decoded = decodeValue(instruction) as StrikeInstruction;
       } catch (error) {
-        this.#logger.warn({ err: error, id }, "ignoring a malformed strike instruction");
+        this.#logger.warn({ err: error, id }, "ignoring a strike instruction that cannot be read");
+        continue;
+      }
+      this.#apply(decoded, id);
+    }
+  }
+
+  /** Applies one instruction; logs and tells the listeners when it changed something. */
+  #apply(instruction: StrikeInstruction, id?: string): void {
+    let changed: boolean;
+    try {
+      changed = this.strikes.apply(instruction);
+    } catch (error) {
+      this.#logger.warn({ err: error, id }, "ignoring a malformed strike instruction");
+      return;
+    }
+    if (!changed) return;
+    const verb = instruction.direction === "strike" ? "Striking" : "Restoring";
+    this.#logger.info(`${verb} ${this.strikes.describe(instruction)}`);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(instruction);
+      } catch (error) {
+        this.#logger.warn({ err: error }, "a strike listener threw");
       }
     }
   }
 
-  /** Sends an instruction to every docket, and applies it here at once. */
+  /**
+   * Sends an instruction to every docket, and applies it here at once (the others apply it when
+   * their blocking read returns, within a moment).
+   */
   async send(instruction: StrikeInstruction): Promise<void> {
     await this.#backend.appendStrike(encodeValue(instruction, "strike"));
-    this.strikes.apply(instruction);
+    this.#apply(instruction);
+  }
+
+  /**
+   * Calls `listener` with every strike or restore that changes what is in effect here; returns a
+   * function that stops the calls.
+   *
+   * @example
+   * ```ts ignore
+   * const stop = docket.strikeList.onChange((instruction) => console.log(instruction));
+   * stop();
+   * ```
+   */
+  onChange(listener: StrikeListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
   }
 
   /** Stops following the stream. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    if (this.#retry) {
+      clearTimeout(this.#retry.timer);
+      this.#retry.resolve();
+    }
     await this.#following?.catch(() => undefined);
   }
 }
