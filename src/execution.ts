@@ -48,6 +48,16 @@ export interface GetResultOptions {
   deadline?: When;
 }
 
+/** Where each state sits in a run, to tell an older state event from a newer one. */
+const STATE_RANK: Record<ExecutionState, number> = {
+  scheduled: 0,
+  queued: 1,
+  running: 2,
+  completed: 3,
+  failed: 3,
+  cancelled: 3,
+};
+
 const optionalDate = (ms: number | undefined | null) =>
   ms === undefined || ms === null ? undefined : new Date(ms);
 
@@ -164,13 +174,17 @@ export class Execution {
     ]);
     try {
       await this.sync();
+      // Events that arrived while reading the current state may be older than it: drop those
+      // the snapshot already covers, so nobody sees the task go back to an earlier state.
+      const early = queue.splice(0).filter((event) => !this.#covers(event));
+      queue.unshift(...early);
       yield this.#stateEvent();
       yield this.#progressEvent();
       for (;;) {
         while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
         const event = queue.shift()!;
-        if (event.type === "state") this.#applyEvent(event);
+        this.#applyEvent(event);
         yield event;
       }
     } finally {
@@ -178,12 +192,49 @@ export class Execution {
     }
   }
 
-  #applyEvent(event: StateEvent): void {
+  /** True when the last synced state and progress already reflect `event` (or something later). */
+  #covers(event: ExecutionEvent): boolean {
+    if (TERMINAL_STATES.has(this.state)) return true;
+    if (event.type === "state") return STATE_RANK[event.state] <= STATE_RANK[this.state];
+    const synced = this.progress.updatedAt?.getTime();
+    const at = event.updatedAt?.getTime();
+    if (synced === undefined || at === undefined) return false;
+    if (at !== synced) return at < synced;
+    return event.current === this.progress.current && event.total === this.progress.total &&
+      event.message === this.progress.message;
+  }
+
+  #applyEvent(event: ExecutionEvent): void {
+    if (event.type === "progress") {
+      this.progress = {
+        current: event.current,
+        total: event.total,
+        message: event.message,
+        updatedAt: event.updatedAt,
+      };
+      return;
+    }
     this.state = event.state;
+    if (event.when !== undefined) this.when = event.when;
+    if (STATE_RANK[event.state] < STATE_RANK.running) {
+      // Written again (a retry, a replacement): the record starts afresh, as sync() would read.
+      this.worker = undefined;
+      this.startedAt = undefined;
+      this.completedAt = undefined;
+      this.error = undefined;
+    }
     if (event.worker !== undefined) this.worker = event.worker;
     if (event.startedAt !== undefined) this.startedAt = event.startedAt;
     if (event.completedAt !== undefined) this.completedAt = event.completedAt;
     if (event.error !== undefined) this.error = event.error;
+    if (TERMINAL_STATES.has(event.state)) {
+      this.progress = {
+        current: undefined,
+        total: undefined,
+        message: undefined,
+        updatedAt: undefined,
+      };
+    }
   }
 
   #stateEvent(): StateEvent {

@@ -4,7 +4,16 @@
  * @module
  */
 
-/** A command-line mistake: printed as one line, exit code 2. */
+/**
+ * A command-line mistake: printed as one line, exit code 2.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./parsing.ts";
+ * const mistake = new UsageError("watch needs the KEY of a task");
+ * mistake.name; // "UsageError"
+ * ```
+ */
 export class UsageError extends Error {
   /** Creates the error. */
   constructor(message: string) {
@@ -41,7 +50,15 @@ export function parseDuration(text: string, what = "duration"): number {
   );
 }
 
-/** Parses a whole number of at least `minimum`. */
+/**
+ * Parses a whole number of at least `minimum`.
+ *
+ * @example
+ * ```ts
+ * import { parseCount } from "./parsing.ts";
+ * parseCount("10", "--concurrency"); // 10
+ * ```
+ */
 export function parseCount(text: string, what: string, minimum = 1): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < minimum) {
@@ -50,7 +67,15 @@ export function parseCount(text: string, what: string, minimum = 1): number {
   return value;
 }
 
-/** An environment variable, when the process may read it. */
+/**
+ * An environment variable, when the process may read it (an empty value counts as unset).
+ *
+ * @example
+ * ```ts
+ * import { env } from "./parsing.ts";
+ * const url = env("DOCKET_URL") ?? "redis://localhost:6379/0";
+ * ```
+ */
 export function env(name: string): string | undefined {
   try {
     // deno-lint-ignore no-explicit-any

@@ -10,7 +10,15 @@ import { resolve } from "node:path";
 import { isTaskDefinition, type TaskDefinition } from "../definition.ts";
 import { UsageError } from "./parsing.ts";
 
-/** Imports a module by path (relative to the working directory) or URL. */
+/**
+ * Imports a module by path (relative to the working directory) or URL.
+ *
+ * @example
+ * ```ts ignore
+ * import { importModule } from "./task_modules.ts";
+ * const module = await importModule("./examples/tasks.ts");
+ * ```
+ */
 export async function importModule(specifier: string): Promise<Record<string, unknown>> {
   const url = /^[a-z][a-z0-9+.-]*:/i.test(specifier)
     ? specifier
@@ -22,7 +30,15 @@ export async function importModule(specifier: string): Promise<Record<string, un
   }
 }
 
-/** The tasks a module exports. */
+/**
+ * The tasks a module exports.
+ *
+ * @example
+ * ```ts ignore
+ * import { tasksOf } from "./task_modules.ts";
+ * tasksOf(await import("./examples/tasks.ts")).map((t) => t.name); // ["add", "slow", "flaky"]
+ * ```
+ */
 export function tasksOf(module: Record<string, unknown>): TaskDefinition[] {
   const found: TaskDefinition[] = [];
   for (const value of Object.values(module)) {
@@ -34,7 +50,15 @@ export function tasksOf(module: Record<string, unknown>): TaskDefinition[] {
   return [...new Set(found)];
 }
 
-/** Loads every `--tasks` module and returns their tasks. */
+/**
+ * Loads every `--tasks` module and returns their tasks.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadTasks } from "./task_modules.ts";
+ * const tasks = await loadTasks(["./examples/tasks.ts"]);
+ * ```
+ */
 export async function loadTasks(specifiers: string[]): Promise<TaskDefinition[]> {
   const tasks: TaskDefinition[] = [];
   for (const specifier of specifiers) {
@@ -50,7 +74,15 @@ export async function loadTasks(specifiers: string[]): Promise<TaskDefinition[]>
   return tasks;
 }
 
-/** Loads `module:export` (a fallback task). */
+/**
+ * Loads `module:export` (a fallback task).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadExport } from "./task_modules.ts";
+ * const fallback = await loadExport("./examples/tasks.ts:add");
+ * ```
+ */
 export async function loadExport(reference: string): Promise<unknown> {
   const at = reference.lastIndexOf(":");
   if (at <= 0 || at === reference.length - 1 || /^[a-z]+:\/\/?[^:]*$/i.test(reference)) {

@@ -14,7 +14,15 @@ import { env, parseCount, parseDuration, UsageError } from "./parsing.ts";
 import { loadExport, loadTasks } from "./task_modules.ts";
 import type { TaskLike } from "../definition.ts";
 
-/** The worker command's help text. */
+/**
+ * The worker command's help text.
+ *
+ * @example
+ * ```ts ignore
+ * import { WORKER_HELP } from "./worker_command.ts";
+ * console.log(WORKER_HELP);
+ * ```
+ */
 export const WORKER_HELP = `Usage: worker --tasks <module> [options]
 
 Runs a worker. SIGTERM or SIGINT: stop taking work, let running tasks finish, exit 0.
@@ -40,7 +48,16 @@ Options (environment variable in brackets):
 
 Durations: 250ms, 30s, 5m, 2h, mm:ss or hh:mm:ss (a bare number is seconds).`;
 
-/** Parsed worker command options. */
+/**
+ * Parsed worker command options.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseWorkerArgs } from "./worker_command.ts";
+ * const options = parseWorkerArgs(["--tasks", "./examples/tasks.ts"]);
+ * if (options !== "help") options.worker.concurrency; // 10
+ * ```
+ */
 export interface WorkerCommandOptions {
   url: string;
   docket: string;
@@ -54,7 +71,15 @@ export interface WorkerCommandOptions {
   logFormat: LogFormat;
 }
 
-/** Parses the worker command's arguments, with environment defaults. */
+/**
+ * Parses the worker command's arguments, with environment defaults.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseWorkerArgs } from "./worker_command.ts";
+ * parseWorkerArgs(["--help"]); // "help"
+ * ```
+ */
 export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
   const { values } = parseArgs({
     args,
@@ -175,7 +200,15 @@ async function connectWithRetry(
   return undefined;
 }
 
-/** Runs the worker command; resolves with the process exit code. */
+/**
+ * Runs the worker command; resolves with the process exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { runWorkerCommand } from "./worker_command.ts";
+ * const code = await runWorkerCommand(["--tasks", "./examples/tasks.ts", "--until-finished"]);
+ * ```
+ */
 export async function runWorkerCommand(args: string[]): Promise<number> {
   const options = parseWorkerArgs(args);
   if (options === "help") {
@@ -217,7 +250,16 @@ export async function runWorkerCommand(args: string[]): Promise<number> {
   }
 }
 
-/** Runs a command's main function: one clear line and a non-zero exit on error. */
+/**
+ * Runs a command's main function and exits with its code; an error is printed as one line
+ * (`error: …`) with exit code 2 for a command-line mistake, else 1.
+ *
+ * @example
+ * ```ts ignore
+ * import { runMain, runWorkerCommand } from "./worker_command.ts";
+ * await runMain(() => runWorkerCommand(process.argv.slice(2)));
+ * ```
+ */
 export async function runMain(main: () => Promise<number>): Promise<never> {
   // deno-lint-ignore no-explicit-any
   const process = (globalThis as any).process;

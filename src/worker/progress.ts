@@ -1,24 +1,48 @@
 /**
  * `ctx.progress`: a running task's progress, written atomically and published as it changes.
  *
+ * Every call is one atomic write to the store that also publishes the whole new record as a
+ * progress event, so concurrent increments never lose a count and every observer
+ * (`execution.subscribe()`, `cli.ts watch`) sees the same sequence. The record carries a
+ * lifetime (renewed by each write) and is removed when the task ends.
+ *
  * @module
  */
 
 import type { Backend } from "../storage/backend.ts";
 
-/** What `ctx.progress` offers a running task. */
+/**
+ * What `ctx.progress` offers a running task.
+ *
+ * @example
+ * ```ts
+ * import { task } from "@docket/core";
+ *
+ * export const importRecords = task({
+ *   name: "import_records",
+ *   async run({ records }: { records: string[] }, ctx) {
+ *     await ctx.progress.setTotal(Math.max(1, records.length));
+ *     for (const record of records) {
+ *       await ctx.progress.setMessage(`importing ${record}`);
+ *       await ctx.progress.increment();
+ *     }
+ *     return ctx.progress.current;
+ *   },
+ * });
+ * ```
+ */
 export interface Progress {
-  /** Units done so far. */
+  /** Units done so far, as of this run's last write (`undefined` before the first). */
   readonly current: number | undefined;
-  /** Units in all. */
+  /** Units in all, as of this run's last write. */
   readonly total: number | undefined;
-  /** The last message. */
+  /** The last message, as of this run's last write. */
   readonly message: string | undefined;
-  /** Sets how many units there are in all (at least 1). */
+  /** Sets how many units there are in all (a whole number, at least 1). */
   setTotal(total: number): Promise<void>;
-  /** Adds `amount` (default 1, at least 1) units done; exact under concurrent calls. */
+  /** Adds `amount` (default 1; a whole number, at least 1) units done; exact under concurrent calls. */
   increment(amount?: number): Promise<void>;
-  /** Sets the message shown with the progress; `null` clears it. */
+  /** Sets the message shown with the progress; `null` or `""` clears it. */
   setMessage(message: string | null): Promise<void>;
 }
 
@@ -31,6 +55,13 @@ function checkCount(value: number, what: string): void {
 /**
  * Makes the progress handle of one run. With `enabled` false (a docket that keeps nothing) the
  * calls check their arguments and do nothing else.
+ *
+ * @example
+ * ```ts ignore
+ * const progress = createProgress(docket.backend, "order-1", 1, docket.executionTtl > 0);
+ * await progress.setTotal(10);
+ * await progress.increment();
+ * ```
  */
 export function createProgress(
   backend: Backend,
@@ -41,9 +72,15 @@ export function createProgress(
   let current: number | undefined;
   let total: number | undefined;
   let message: string | undefined;
+  let latest = -Infinity;
+  let writes = 0;
   const write = async (change: { total?: number; message?: string | null; increment?: number }) => {
     if (!enabled) return;
+    const order = writes++;
     const record = await backend.writeProgress(key, generation, change, Date.now());
+    // Concurrent writes may settle out of order; keep what the latest-issued one saw.
+    if (order < latest) return;
+    latest = order;
     current = record.current;
     total = record.total;
     message = record.message;
@@ -70,7 +107,7 @@ export function createProgress(
       if (text !== null && typeof text !== "string") {
         throw new TypeError(`progress message must be a string or null, got ${typeof text}`);
       }
-      await write({ message: text });
+      await write({ message: text === "" ? null : text });
     },
   };
 }

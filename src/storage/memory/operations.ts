@@ -313,6 +313,12 @@ export function updateProgress(
     throw new RangeError(`progress increment must be an integer, got ${change.increment}`);
   }
   let record = d.progress.get(key);
+  // A record from an earlier generation belongs to a previous attempt (a retry, a replaced
+  // run): this attempt starts afresh.
+  if (record !== undefined && record.generation < generation) {
+    d.progress.delete(key);
+    record = undefined;
+  }
   if (record === undefined) {
     record = { generation, current: 0, updatedAt: now };
     d.progress.set(key, record);

@@ -15,6 +15,10 @@ export const progressScript = defineScript(
 -- Returns {current, total, message or false, updated}.
 local progress = KEYS[1]
 local key, generation, now = ARGV[1], ARGV[2], ARGV[3]
+-- A record from an earlier generation belongs to a previous attempt (a retry, a replaced run):
+-- this attempt starts afresh.
+local stored = tonumber(redis.call('HGET', progress, 'gen'))
+if stored and stored < tonumber(generation) then redis.call('DEL', progress) end
 redis.call('HSET', progress, 'gen', generation, 'updated', now)
 if redis.call('HEXISTS', progress, 'current') == 0 then
   redis.call('HSET', progress, 'current', 0)
