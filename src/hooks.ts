@@ -36,14 +36,66 @@ export interface RunHandle {
 
 /** A request to run the task again later, instead of failing (retries). */
 export interface RetryDecision {
+  /** When the next attempt runs, epoch milliseconds. */
   when: number;
 }
 
 /** The next run of a self-rescheduling task. */
 export interface Successor {
+  /** When the next run is due, epoch milliseconds. */
   when: number;
+  /** The next run's payload. */
   payload: Payload;
 }
+
+/**
+ * A flow control, described as data the storage backends understand: concurrency limits,
+ * debounce, cooldown and rate limits (made by `ConcurrencyLimit`, `Debounce`, `Cooldown` and
+ * `RateLimit`). Every control of a task is evaluated in one atomic step after the task is claimed
+ * and before it is marked running. `param` names the payload key the control is kept per value
+ * of; without it the control is per task. Controls with the same kind, `param` and `scope` share
+ * their data across tasks; a `scope` keeps a control apart from others. Durations are
+ * milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { AdmissionControl } from "@docket/core";
+ * const perCustomer: AdmissionControl = { kind: "concurrency", param: "customerId", max: 1 };
+ * ```
+ */
+export type AdmissionControl =
+  | {
+    readonly kind: "concurrency";
+    readonly param?: string;
+    readonly scope?: string;
+    /** Runs at once, across every worker. */
+    readonly max: number;
+  }
+  | {
+    readonly kind: "debounce";
+    readonly param?: string;
+    readonly scope?: string;
+    /** Quiet time before the one run of a burst. */
+    readonly settle: number;
+  }
+  | {
+    readonly kind: "cooldown";
+    readonly param?: string;
+    readonly scope?: string;
+    /** How long after a run starts repeats are dropped. */
+    readonly window: number;
+  }
+  | {
+    readonly kind: "rate-limit";
+    readonly param?: string;
+    readonly scope?: string;
+    /** Runs started per window. */
+    readonly limit: number;
+    /** The sliding window. */
+    readonly per: number;
+    /** Drop the excess instead of waiting for a slot. */
+    readonly drop: boolean;
+  };
 
 /**
  * A behaviour, seen from the worker. Every member is optional.
@@ -72,4 +124,9 @@ export interface TaskHook {
   onSettled?(run: RunHandle, outcome: RunOutcome): Successor | undefined;
   /** Tasks that start themselves: the first due time, when a worker seeds them. */
   automatic?: { firstRun(now: number): number };
+  /**
+   * Flow control: a task with any of these is admitted (or parked, rescheduled or dropped) by
+   * the store before it is marked running.
+   */
+  readonly admission?: AdmissionControl;
 }

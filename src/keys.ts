@@ -29,6 +29,11 @@ export class DocketKeys {
   readonly workers: string;
   /** The channel on which cancellations of running tasks are announced. */
   readonly cancelChannel: string;
+  /**
+   * The sorted set of concurrency limits that have waiters, scored by when the safeguard should
+   * look at them next (epoch ms); members are limit names (see {@linkcode DocketKeys.flow}).
+   */
+  readonly concurrencyWatch: string;
   /** The consumer group every worker reads the stream through. */
   readonly group = "docket-workers";
 
@@ -43,6 +48,7 @@ export class DocketKeys {
     this.strikes = `${this.prefix}:strikes`;
     this.workers = `${this.prefix}:workers`;
     this.cancelChannel = `${this.prefix}:cancel`;
+    this.concurrencyWatch = `${this.prefix}:concurrency-watch`;
   }
 
   /** The execution record of a task. */
@@ -72,6 +78,18 @@ export class DocketKeys {
   /** The sorted set of workers serving a task, scored by last heartbeat. */
   taskWorkers(task: string): string {
     return `${this.prefix}:task-workers:${task}`;
+  }
+  /**
+   * The data of a flow control, by name: `concurrency:<param>:<value>` or `concurrency:<task>`
+   * (a sorted set of slots), `debounce:…` (a hash), `cooldown:…` (a string), `ratelimit:…` (a
+   * sorted set); a scoped control's name starts with `<scope>:`.
+   */
+  flow(name: string): string {
+    return `${this.prefix}:${name}`;
+  }
+  /** The stream of tasks waiting for a slot of the concurrency limit `name`. */
+  waiters(name: string): string {
+    return `${this.prefix}:${name}:waiters`;
   }
   /** A lock key (automatic task seeding). */
   lock(name: string): string {

@@ -112,8 +112,74 @@ export interface WorkerRecord {
 export interface PendingTasks {
   /** Messages on the stream, with the consumer holding each (undefined: not yet delivered). */
   stream: { id: string; message: TaskMessage; consumer?: string; deliveredAt?: number }[];
-  /** Future messages. */
+  /** Future messages, then messages parked behind concurrency limits. */
   queue: TaskMessage[];
+}
+
+/**
+ * One flow control of a delivery, resolved for its payload: `name` is where its data lives,
+ * under the docket's prefix (`concurrency:customerId:1001`, `orders:ratelimit:send_email`, …).
+ * Durations are milliseconds.
+ */
+export type AdmissionCheck =
+  | { kind: "concurrency"; name: string; max: number }
+  | { kind: "debounce"; name: string; settle: number }
+  | { kind: "cooldown"; name: string; window: number }
+  | { kind: "rate-limit"; name: string; limit: number; per: number; drop: boolean };
+
+/** A gated delivery to evaluate against every flow control of its task, in one atomic step. */
+export interface AdmitRequest {
+  delivery: Delivery;
+  /** The worker asking; recorded as the runner when the task is admitted. */
+  worker: string;
+  checks: AdmissionCheck[];
+  /** The worker's redelivery timeout: a slot not renewed for this long is stale. */
+  leaseMs: number;
+  /** The execution TTL, for the record of a dropped task. */
+  ttlMs: number;
+}
+
+/**
+ * What admission did with a delivery; whichever it was, the store is already written:
+ *
+ * - `admitted`: slots taken, cooldowns and rate-limit entries recorded, the task marked running
+ *   (and its running event published). Run it, then `release` its concurrency slots.
+ * - `parked`: a concurrency limit is full; the task waits in that limit's waiter stream (state
+ *   `scheduled`) until a slot frees.
+ * - `rescheduled`: a debounce or rate limit holds it back until `when` (state `scheduled`).
+ * - `dropped`: a cooldown, debounce or rate limit with `drop` refused it; it is `cancelled`.
+ * - `stale`: the message was cancelled or superseded meanwhile; it was acknowledged.
+ *
+ * `wake` lists concurrency limits that have room and waiters after this step (a reservation was
+ * given back, or stale slots were cleared); the caller passes them to `release`.
+ */
+export type AdmitOutcome =
+  | { outcome: "admitted"; wake: string[] }
+  | { outcome: "parked"; limit: string; wake: string[] }
+  | { outcome: "rescheduled"; when: number; wake: string[] }
+  | { outcome: "dropped"; reason: string; wake: string[] }
+  | { outcome: "stale"; wake: string[] };
+
+/**
+ * Frees concurrency slots and wakes the waiters that now fit, oldest first: each woken waiter
+ * goes back on the stream with a new generation and a slot reserved for it. Cancelled or
+ * superseded waiters are dropped on the way. Without a `holder` it only wakes (and clears stale
+ * slots when waiters wait).
+ */
+export interface ReleaseRequest {
+  /** Names of concurrency limits (`AdmissionCheck.name`). */
+  limits: string[];
+  /** The run whose slots to free. */
+  holder?: { key: string; generation: number };
+  /** The worker's redelivery timeout: slots older than this are stale. */
+  leaseMs: number;
+}
+
+/** Concurrency slots a running task holds, to renew with its lease. */
+export interface SlotHold {
+  key: string;
+  generation: number;
+  limits: string[];
 }
 
 /** A worker's handle on the due-work stream. */
@@ -170,11 +236,17 @@ export interface Backend {
     change: { total?: number; message?: string | null; increment?: number },
     now: number,
   ): Promise<ProgressRecord>;
-  /** How many tasks are on the stream and in the future queue. */
+  /**
+   * How many tasks are on the stream and waiting for later: `queue` counts future tasks and
+   * tasks parked behind concurrency limits.
+   */
   counts(): Promise<{ stream: number; queue: number }>;
   /** Lists what is waiting and who holds what. */
   pending(limit: number): Promise<PendingTasks>;
-  /** Drops every waiting task, leaving running ones alone; returns how many were dropped. */
+  /**
+   * Drops every waiting task (parked ones included), leaving running ones alone; returns how
+   * many were dropped.
+   */
   clear(ttlMs: number): Promise<number>;
   /** Records a worker's heartbeat and the tasks it serves. */
   heartbeat(worker: string, tasks: string[], now: number, staleMs: number): Promise<void>;
@@ -191,6 +263,18 @@ export interface Backend {
   ): Promise<{ id: string; instruction: Uint8Array }[]>;
   /** Takes a short lock; true when this caller holds it. */
   tryLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Evaluates every flow control of a gated delivery in one atomic step; see AdmitOutcome. */
+  admit(request: AdmitRequest, now: number): Promise<AdmitOutcome>;
+  /** Frees slots and wakes waiters; see ReleaseRequest. */
+  release(request: ReleaseRequest, now: number): Promise<void>;
+  /** Renews the concurrency slots of running tasks (only slots still held are renewed). */
+  renewSlots(holds: SlotHold[], now: number, leaseMs: number): Promise<void>;
+  /**
+   * The safeguard for limits whose holders died with no new arrivals: for up to `limit` limits
+   * with waiters whose check time has come, clears stale slots and wakes the waiters that fit.
+   * Returns how many limits were looked at.
+   */
+  scavenge(now: number, leaseMs: number, limit: number): Promise<number>;
   /** Listens to a channel (state and progress events, cancellations). */
   subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe>;
   /** Closes every connection. */

@@ -18,6 +18,7 @@ import { formatDuration, type Logger } from "../logging/logger.ts";
 import { createProgress } from "./progress.ts";
 import { resolveDependencies, type SharedDependencies } from "./dependencies.ts";
 import type { Dependency } from "../dependencies.ts";
+import { unavailableControls } from "../task.ts";
 
 /** Marks the abort reason of a run cancelled with `docket.cancel`. */
 export class CancelledByRequest extends Error {
@@ -41,6 +42,13 @@ export interface RunEnvironment {
   isStruck(taskName: string, key: string, payload: Payload): boolean;
   /** Called when a run passes its strike check and starts. */
   onStart(key: string): void;
+  /**
+   * Flow control, for tasks that have it: asks the store to admit the run (after the strike
+   * check, before anything else). False: the run was parked, rescheduled or dropped and must not
+   * go on; the store has recorded that. Throws when the task's controls cannot be applied to its
+   * payload (a missing parameter): the task fails.
+   */
+  admit?(payload: Payload, logger: Logger): Promise<boolean>;
 }
 
 /** A run in progress, as the worker tracks it. */
@@ -84,7 +92,7 @@ export async function executeDelivery(
 ): Promise<void> {
   const { docket } = env;
   const { message } = delivery;
-  const startedAt = Date.now();
+  let startedAt = Date.now();
   const ttl = docket.executionTtl;
   const finishAs = (request: Omit<FinishRequest, "id" | "key" | "generation">) =>
     env.finish({ id: delivery.id, key: message.key, generation: message.generation, ...request });
@@ -116,6 +124,19 @@ export async function executeDelivery(
     return;
   }
 
+  if (env.admit) {
+    let admitted: boolean;
+    try {
+      admitted = await env.admit(payload, logger);
+    } catch (error) {
+      logger.error({ err: error }, `↩ ${call} cannot be admitted; marking it failed`);
+      await finishAs({ state: "failed", error: describeError(error), ...encodeFailure(error) });
+      return;
+    }
+    if (!admitted) return;
+    startedAt = Date.now();
+  }
+
   env.onStart(message.key);
   const execution = new Execution(docket, {
     key: message.key,
@@ -138,6 +159,8 @@ export async function executeDelivery(
     signal: controller.signal,
     progress: createProgress(docket.backend, message.key, message.generation, ttl > 0),
     deps: {},
+    // Replaced by the task's own behaviours; on a task without one, using it throws clearly.
+    ...unavailableControls(message.task),
   };
   const run: RunHandle = {
     taskName: message.task,
@@ -168,6 +191,11 @@ export async function executeDelivery(
       );
       disposeDependencies = resolved.dispose;
       context.deps = resolved.values;
+      // Cut off (timeout, cancel) while the dependencies were being made: release them now.
+      if (controller.signal.aborted) {
+        await resolved.dispose();
+        throw controller.signal.reason;
+      }
     }
     return await definition.run(payload, context);
   };
@@ -222,7 +250,9 @@ export async function executeDelivery(
 
   if (outcome.kind !== "cancelled") {
     const successor = firstDecision(definition.hooks, (hook) => hook.onSettled?.(run, outcome));
-    if (successor) await scheduleSuccessor(env, message.task, message.key, successor, logger);
+    if (successor) {
+      await scheduleSuccessor(env, definition, message, successor, logger, took);
+    }
   }
 
   if (outcome.kind === "completed") {
@@ -262,20 +292,39 @@ function firstDecision<T>(
   return undefined;
 }
 
+/**
+ * Writes a perpetual task's next run, unless this run is no longer the task's current one: its
+ * record was cancelled (`docket.cancel`) or moved to a newer generation (replaced, or already
+ * perpetuated by another copy of this run), so a stale copy never adds or moves a successor.
+ */
 async function scheduleSuccessor(
   env: RunEnvironment,
-  taskName: string,
-  key: string,
+  definition: TaskDefinition,
+  message: Delivery["message"],
   successor: Successor,
   logger: Logger,
+  took: string,
 ): Promise<void> {
+  const { task: taskName, key } = message;
+  const next = formatCall(taskName, successor.payload, definition.logged, key);
   if (env.isStruck(taskName, key, successor.payload)) {
-    logger.info(
-      `${formatCall(taskName, successor.payload, undefined, key)} is struck; not rescheduled`,
-    );
+    logger.info(`${next} is struck; not rescheduled`);
     return;
   }
+  if (message.generation > 0) {
+    const record = await env.docket.backend.readRun(key);
+    const live = record?.state === "running" || record?.state === "queued" ||
+      record?.state === "scheduled";
+    if (!record || !live || record.generation !== message.generation) {
+      logger.info(`↬ [${took}] ${next} (superseded: ${record?.state ?? "gone"}; not rescheduled)`);
+      return;
+    }
+  }
   await env.docket.replace(taskName, { key, when: successor.when })(successor.payload);
+  logger.info(
+    { nextRun: new Date(successor.when).toISOString() },
+    `↫ [${took}] ${next} next at ${new Date(successor.when).toISOString()}`,
+  );
 }
 
 function encodeFailure(error: unknown): { failure?: Uint8Array } {

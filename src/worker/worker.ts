@@ -10,7 +10,7 @@
  */
 
 import type { Docket } from "../docket.ts";
-import type { Consumer, Delivery, FinishRequest, Unsubscribe } from "../storage/backend.ts";
+import type { Consumer, Delivery, FinishRequest, SlotHold } from "../storage/backend.ts";
 import { defineTask, type TaskDefinition, type TaskLike, toDefinition } from "../definition.ts";
 import type { Dependency } from "../dependencies.ts";
 import { type Duration, toMillis } from "../duration.ts";
@@ -18,6 +18,7 @@ import type { Logger } from "../logging/logger.ts";
 import type { Payload } from "../types.ts";
 import { CancelledByRequest, executeDelivery, type RunEnvironment } from "./run.ts";
 import { SharedDependencies } from "./dependencies.ts";
+import { FlowControl } from "./admission.ts";
 
 /** Options of a {@linkcode Worker}; durations are milliseconds or `{ seconds, … }`. */
 export interface WorkerOptions {
@@ -45,6 +46,20 @@ export interface WorkerOptions {
 
 const RESEED_INTERVAL_MS = 60_000;
 const AUTOMATIC_LOCK_MS = 10_000;
+
+/**
+ * Worker options that are not part of the public API (not exported from `mod.ts`): knobs for
+ * tests. `reseedInterval` is how often automatic tasks are seeded again (default 60 s).
+ *
+ * @example
+ * ```ts ignore
+ * const options: WorkerInternalOptions = { reseedInterval: 300 };
+ * const worker = new Worker(docket, options);
+ * ```
+ */
+export interface WorkerInternalOptions extends WorkerOptions {
+  reseedInterval?: Duration;
+}
 
 function defaultWorkerName(): string {
   let host = "worker";
@@ -127,8 +142,9 @@ export class Worker implements AsyncDisposable {
   #shared = new SharedDependencies();
   #active = new Map<
     string,
-    { controller: AbortController; delivery: Delivery; done: Promise<void> }
+    { controller: AbortController; delivery: Delivery; done: Promise<void>; hold?: SlotHold }
   >();
+  #flow: FlowControl;
   #running?: Promise<void>;
   #stopping = false;
   #slotFreed = new Pause();
@@ -137,6 +153,7 @@ export class Worker implements AsyncDisposable {
     [];
   #flushScheduled = false;
   #runCounts = new Map<string, number>();
+  #reseedInterval: number;
 
   /** Creates a worker; nothing happens until one of the `run…` methods is called. */
   constructor(docket: Docket, options: WorkerOptions = {}) {
@@ -162,9 +179,14 @@ export class Worker implements AsyncDisposable {
       "schedulingResolution",
     );
     this.scheduleAutomaticTasks = options.scheduleAutomaticTasks ?? true;
+    this.#reseedInterval = toMillis(
+      (options as WorkerInternalOptions).reseedInterval ?? RESEED_INTERVAL_MS,
+      "reseedInterval",
+    );
     this.#fallback = options.fallbackTask ? toDefinition(options.fallbackTask) : defaultFallback;
     this.#workerDependencies = options.dependencies ?? {};
     this.logger = (options.logger ?? docket.logger).child({ worker: this.name });
+    this.#flow = new FlowControl(docket, this.name, this.redeliveryTimeout, this.logger);
   }
 
   /** Runs until `stop()` is called; running tasks finish first. */
@@ -235,12 +257,14 @@ export class Worker implements AsyncDisposable {
       if (!unsubscribe) return;
       if (this.scheduleAutomaticTasks) background.push(this.#seedLoop());
       background.push(this.#schedulerLoop(), this.#leaseLoop(consumer), this.#heartbeatLoop());
+      background.push(this.#safeguardLoop());
       await this.#mainLoop(mode, consumer, counted);
     } finally {
       this.#stopping = true;
       this.#loopPause.wake();
       await Promise.allSettled([...this.#active.values()].map((run) => run.done));
       await this.#flushFinishes();
+      await this.#flow.settle();
       await Promise.allSettled(background);
       await unsubscribe?.();
       await docket.backend.removeWorker(this.name, this.taskNames).catch(() => undefined);
@@ -279,7 +303,7 @@ export class Worker implements AsyncDisposable {
   ): Promise<void> {
     let lastReclaim = 0;
     const reclaimEvery = Math.max(10, Math.min(1_000, this.redeliveryTimeout / 2));
-    const gated = () => false;
+    const gated = (task: string) => this.#flow.gated(this.docket.tasks.get(task) ?? this.#fallback);
     while (!this.#stopping) {
       const free = this.concurrency - this.#active.size;
       if (free <= 0) {
@@ -340,11 +364,27 @@ export class Worker implements AsyncDisposable {
         if (counted?.has(key)) this.#runCounts.set(key, (this.#runCounts.get(key) ?? 0) + 1);
       },
     };
-    const entry = { controller, delivery, done: Promise.resolve() as Promise<void> };
+    const entry: { controller: AbortController; delivery: Delivery; done: Promise<void> } & {
+      hold?: SlotHold;
+    } = { controller, delivery, done: Promise.resolve() };
+    let admissionAsked = false;
+    if (this.#flow.gated(definition)) {
+      env.admit = async (payload, logger) => {
+        admissionAsked = true;
+        const admission = await this.#flow.admit(delivery, definition, payload, logger);
+        if (admission.admitted) entry.hold = admission.hold;
+        return admission.admitted;
+      };
+    }
     this.#active.set(message.key, entry);
     entry.done = executeDelivery(env, delivery, definition, controller)
       .catch((error) => {
         this.logger.error({ err: error, key: message.key }, "recording a task's end failed");
+      })
+      .then(async () => {
+        if (entry.hold) await this.#flow.release(entry.hold);
+        // Ended before admission (struck): give back a slot reserved for it when it was woken.
+        else if (env.admit && !admissionAsked) await this.#flow.giveBack(delivery, definition);
       })
       .finally(() => {
         if (this.#active.get(message.key) === entry) this.#active.delete(message.key);
@@ -409,7 +449,18 @@ export class Worker implements AsyncDisposable {
       } catch (error) {
         this.logger.warn({ err: error }, "renewing leases failed");
       }
+      await this.#flow.renew([...this.#active.values()].flatMap((run) => run.hold ?? []));
     }
+  }
+
+  /** Recovers concurrency limits whose holders died while tasks wait (see FlowControl). */
+  #safeguardLoop(): Promise<void> {
+    const every = Math.max(this.schedulingResolution, Math.min(1_000, this.redeliveryTimeout / 4));
+    return this.#flow.safeguardLoop(
+      () => !this.#stopping,
+      (ms) => this.#loopPause.sleep(ms),
+      every,
+    );
   }
 
   async #heartbeatLoop(): Promise<void> {
@@ -435,7 +486,7 @@ export class Worker implements AsyncDisposable {
       } catch (error) {
         this.logger.warn({ err: error }, "seeding automatic tasks failed");
       }
-      await this.#loopPause.sleep(RESEED_INTERVAL_MS);
+      await this.#loopPause.sleep(this.#reseedInterval);
     }
   }
 
@@ -448,7 +499,8 @@ export class Worker implements AsyncDisposable {
     const locked = await this.docket.backend.tryLock(
       "automatic-tasks",
       this.name,
-      AUTOMATIC_LOCK_MS,
+      // Held until it expires: shorter than the interval, so the next tick can take it again.
+      Math.max(1, Math.min(AUTOMATIC_LOCK_MS, Math.floor(this.#reseedInterval / 2))),
     );
     if (!locked) return;
     const now = Date.now();

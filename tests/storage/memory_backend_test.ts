@@ -96,7 +96,10 @@ Deno.test("claim marks a run running and publishes the running event", async () 
   await backend.schedule([request("a")], 1_000);
   const states = await collect(backend, keys.stateChannel("a"));
   const consumer = await backend.consumer("worker-1", silent);
-  const claiming = claimAll(consumer, 1_500);
+  // Runs are stamped with the later of the caller's clock and the backend's (a claim that
+  // waited stamps the time the message arrived); a clock ahead of now shows the caller's wins.
+  const claimAt = Date.now() + 60_000;
+  const claiming = claimAll(consumer, claimAt);
   // The claim happened inside the call; its event is only queued, never delivered inside it.
   assert.equal(states.messages.length, 0);
   const [delivery, ...rest] = await claiming;
@@ -109,7 +112,7 @@ Deno.test("claim marks a run running and publishes the running event", async () 
   const run = await backend.readRun("a");
   assert.equal(run?.state, "running");
   assert.equal(run?.worker, "worker-1");
-  assert.equal(run?.startedAt, 1_500);
+  assert.equal(run?.startedAt, claimAt);
   await settle();
   assert.deepEqual(states.messages, [
     {
@@ -117,7 +120,7 @@ Deno.test("claim marks a run running and publishes the running event", async () 
       key: "a",
       state: "running",
       worker: "worker-1",
-      startedAt: 1_500,
+      startedAt: claimAt,
       when: 1_000,
     },
   ]);

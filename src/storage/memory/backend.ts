@@ -16,6 +16,8 @@
  */
 
 import type {
+  AdmitOutcome,
+  AdmitRequest,
   Backend,
   BackendWarn,
   Consumer,
@@ -23,10 +25,12 @@ import type {
   FinishRequest,
   PendingTasks,
   ProgressRecord,
+  ReleaseRequest,
   RescheduleRequest,
   RunRecord,
   ScheduleOutcome,
   ScheduleRequest,
+  SlotHold,
   Unsubscribe,
   WorkerRecord,
 } from "../backend.ts";
@@ -44,6 +48,15 @@ import {
   updateProgress,
 } from "./operations.ts";
 import { forgetWorker, listWorkers, recordHeartbeat, takeLock } from "./registry.ts";
+import {
+  admitDelivery,
+  clearParked,
+  parkedCount,
+  parkedMessages,
+  releaseSlots,
+  renewHolds,
+  scavengeLimits,
+} from "./flow.ts";
 import { type DocketState, type StoredRun, storeFor } from "./store.ts";
 import { parseId, type StreamEntry } from "./stream.ts";
 
@@ -167,22 +180,29 @@ export class MemoryBackend implements Backend {
     return this.#atomically((d) => updateProgress(d, key, generation, change, now));
   }
 
-  /** How many tasks are on the stream and in the future queue. */
+  /** How many tasks are on the stream, and in the future queue or parked behind limits. */
   counts(): Promise<{ stream: number; queue: number }> {
-    return this.#atomically((d) => ({ stream: d.stream.length, queue: d.queue.size }));
+    return this.#atomically((d) => ({
+      stream: d.stream.length,
+      queue: d.queue.size + parkedCount(d),
+    }));
   }
 
   /** Lists what is waiting (up to `limit` of each kind) and who holds what. */
   pending(limit: number): Promise<PendingTasks> {
-    return this.#atomically((d) => ({
-      stream: waitingOnStream(d, limit),
-      queue: parked(d, limit),
-    }));
+    return this.#atomically((d) => {
+      const queue = parked(d, limit);
+      queue.push(...parkedMessages(d, limit - queue.length));
+      return { stream: waitingOnStream(d, limit), queue };
+    });
   }
 
   /** Drops every waiting task, leaving running ones alone; returns how many were dropped. */
   clear(ttlMs: number): Promise<number> {
-    return this.#atomically((d) => clearWaiting(d, Date.now(), ttlMs));
+    return this.#atomically((d) => {
+      const now = Date.now();
+      return clearWaiting(d, now, ttlMs) + clearParked(d, now, ttlMs);
+    });
   }
 
   /** Records a worker's heartbeat and the tasks it serves. */
@@ -230,6 +250,26 @@ export class MemoryBackend implements Backend {
   /** Takes a lock for `ttlMs` unless it is held; true when this caller holds it. */
   tryLock(name: string, owner: string, ttlMs: number): Promise<boolean> {
     return this.#atomically((d) => takeLock(d, name, owner, ttlMs));
+  }
+
+  /** Evaluates every flow control of a gated delivery at once, like admit.ts. */
+  admit(request: AdmitRequest, now: number): Promise<AdmitOutcome> {
+    return this.#atomically((d) => admitDelivery(d, request, now));
+  }
+
+  /** Frees slots and wakes waiters, like release.ts. */
+  release(request: ReleaseRequest, now: number): Promise<void> {
+    return this.#atomically((d) => releaseSlots(d, request, now));
+  }
+
+  /** Renews the slots of running tasks, like renew_slots.ts. */
+  renewSlots(holds: SlotHold[], now: number, leaseMs: number): Promise<void> {
+    return this.#atomically((d) => renewHolds(d, holds, now, leaseMs));
+  }
+
+  /** The safeguard: wakes the limits whose check time has come. */
+  scavenge(now: number, leaseMs: number, limit: number): Promise<number> {
+    return this.#atomically((d) => scavengeLimits(d, now, leaseMs, limit));
   }
 
   /** Listens to a channel of this URL's store; messages arrive asynchronously, in order. */
@@ -386,7 +426,13 @@ class MemoryConsumer implements Consumer {
   }
 
   #judge(delivered: DeliveredEntry[], options: ClaimOptions): Delivery[] {
-    return claimEntries(this.#docket, delivered, this.#name, options.now, options.gated);
+    return claimEntries(
+      this.#docket,
+      delivered,
+      this.#name,
+      Math.max(options.now, Date.now()),
+      options.gated,
+    );
   }
 
   renew(ids: string[]): Promise<void> {

@@ -14,6 +14,7 @@ import type { DocketKeys } from "../../keys.ts";
 import { PubSub } from "./pubsub.ts";
 import { MemoryStream, StrikeLog } from "./stream.ts";
 import { ExpiringMap, SortedQueue } from "./structures.ts";
+import { FlowState } from "./flow.ts";
 
 /** A runs record as stored: the public record plus the stream id of its waiting copy. */
 export interface StoredRun extends RunRecord {
@@ -53,6 +54,8 @@ export class DocketState {
   readonly taskWorkers: Map<string, Map<string, number>> = new Map();
   /** Lock owners, by lock name. */
   readonly locks: ExpiringMap<string> = new ExpiringMap();
+  /** Concurrency slots and waiters, debounce, cooldown and rate-limit records. */
+  readonly flow: FlowState = new FlowState();
 
   /** Binds the structures to a docket's names and to its store's channels. */
   constructor(readonly keys: DocketKeys, readonly channels: PubSub) {}

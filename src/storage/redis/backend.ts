@@ -3,12 +3,15 @@
  *
  * Round trips on the hot path: one EVALSHA per add (pipelined for `addMany`), one blocking
  * XREADGROUP plus one claim script per batch of deliveries, and one finish script per batch of
- * finished runs.
+ * finished runs. Tasks with flow controls add one admit script per delivery and, for those that
+ * hold concurrency slots, one read plus one release script when the run ends.
  *
  * @module
  */
 
 import type {
+  AdmitOutcome,
+  AdmitRequest,
   Backend,
   BackendWarn,
   Consumer,
@@ -16,10 +19,12 @@ import type {
   FinishRequest,
   PendingTasks,
   ProgressRecord,
+  ReleaseRequest,
   RescheduleRequest,
   RunRecord,
   ScheduleOutcome,
   ScheduleRequest,
+  SlotHold,
   TaskMessage,
   Unsubscribe,
   WorkerRecord,
@@ -34,6 +39,7 @@ import { finishScript } from "./scripts/finish.ts";
 import { cancelScript } from "./scripts/cancel.ts";
 import { moveDueScript } from "./scripts/move_due.ts";
 import { progressScript } from "./scripts/progress.ts";
+import * as flow from "./flow.ts";
 
 /** How long a cancellation tombstone lives for a key with no record (fire-and-forget tasks). */
 const TOMBSTONE_TTL_MS = 3_600_000;
@@ -261,11 +267,12 @@ export class RedisBackend implements Backend {
   }
 
   async counts(): Promise<{ stream: number; queue: number }> {
-    const [stream, queue] = await Promise.all([
+    const [stream, queue, parked] = await Promise.all([
       this.send(["XLEN", this.keys.stream]),
       this.send(["ZCARD", this.keys.queue]),
+      flow.parkedCount(this),
     ]);
-    return { stream: Number(stream), queue: Number(queue) };
+    return { stream: Number(stream), queue: Number(queue) + parked };
   }
 
   async pending(limit: number): Promise<PendingTasks> {
@@ -295,6 +302,7 @@ export class RedisBackend implements Backend {
       queued.map((key) => this.send(["HGETALL", keys.parked(key)], true) as Promise<unknown[]>),
     );
     const queue = parked.map(parseMessage).filter((m): m is TaskMessage => typeof m !== "string");
+    if (queue.length < limit) queue.push(...await flow.parkedMessages(this, limit - queue.length));
     return { stream, queue };
   }
 
@@ -333,6 +341,7 @@ export class RedisBackend implements Backend {
       await Promise.all(queued.map((key) => this.cancel(key, now, ttlMs)));
       cleared += queued.length;
     }
+    cleared += await flow.clearParked(this, (key) => this.cancel(key, now, ttlMs));
     return cleared;
   }
 
@@ -409,6 +418,22 @@ export class RedisBackend implements Backend {
   async tryLock(name: string, owner: string, ttlMs: number): Promise<boolean> {
     const reply = await this.send(["SET", this.keys.lock(name), owner, "NX", "PX", ttlMs]);
     return reply === "OK";
+  }
+
+  admit(request: AdmitRequest, now: number): Promise<AdmitOutcome> {
+    return flow.admit(this, request, now);
+  }
+
+  release(request: ReleaseRequest, now: number): Promise<void> {
+    return flow.release(this, request, now);
+  }
+
+  renewSlots(holds: SlotHold[], now: number, leaseMs: number): Promise<void> {
+    return flow.renewSlots(this, holds, now, leaseMs);
+  }
+
+  scavenge(now: number, leaseMs: number, limit: number): Promise<number> {
+    return flow.scavenge(this, now, leaseMs, limit);
   }
 
   async subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
