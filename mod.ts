@@ -26,23 +26,63 @@
 
 export { Docket } from "./src/docket.ts";
 export type { AddOptions, DocketOptions, DocketSnapshot, WorkerInfo } from "./src/docket.ts";
+export { ScheduleError } from "./src/docket.ts";
+export type { ScheduleEntry } from "./src/docket.ts";
+export { Agenda } from "./src/agenda.ts";
+export type { AgendaEntry, ScatterOptions } from "./src/agenda.ts";
 export { Execution } from "./src/execution.ts";
 export type { GetResultOptions } from "./src/execution.ts";
 export { Worker } from "./src/worker/worker.ts";
 export type { WorkerOptions } from "./src/worker/worker.ts";
 export { task } from "./src/task.ts";
-export type { RunningWorker, Task, TaskContext, TaskOptions } from "./src/task.ts";
+export type { RunningWorker, Task, TaskContext, TaskDeps, TaskOptions } from "./src/task.ts";
 export type { LoggedSpec, TaskDefinition, TaskLike } from "./src/definition.ts";
-export type { RetryDecision, RunHandle, RunOutcome, Successor, TaskHook } from "./src/hooks.ts";
+export type {
+  AdmissionControl,
+  RetryDecision,
+  RunHandle,
+  RunOutcome,
+  Successor,
+  TaskHook,
+} from "./src/hooks.ts";
 export { depends, shared } from "./src/dependencies.ts";
-export type { Dependency, DependencyFactory, DependencyScope } from "./src/dependencies.ts";
+export type {
+  Dependency,
+  DependencyFactory,
+  DependencyScope,
+  ResolvedDependencies,
+} from "./src/dependencies.ts";
+export { DependencyError } from "./src/worker/dependencies.ts";
 export { ExponentialRetry, ForcedRetry, Retry } from "./src/behaviours/retry.ts";
-export type { RetryBehaviour, RetryControl } from "./src/behaviours/retry.ts";
+export type {
+  ExponentialRetryOptions,
+  RetryBehaviour,
+  RetryControl,
+  RetryOptions,
+} from "./src/behaviours/retry.ts";
 export { Timeout } from "./src/behaviours/timeout.ts";
 export type { TimeoutBehaviour, TimeoutControl } from "./src/behaviours/timeout.ts";
 export { Perpetual } from "./src/behaviours/perpetual.ts";
-export type { PerpetualBehaviour, PerpetualControl } from "./src/behaviours/perpetual.ts";
+export type {
+  PerpetualBehaviour,
+  PerpetualControl,
+  PerpetualOptions,
+} from "./src/behaviours/perpetual.ts";
+export { Cron } from "./src/behaviours/cron.ts";
+export type { CronBehaviour, CronOptions } from "./src/behaviours/cron.ts";
+export { ConcurrencyLimit } from "./src/behaviours/concurrency.ts";
+export type {
+  ConcurrencyLimitBehaviour,
+  ConcurrencyLimitOptions,
+} from "./src/behaviours/concurrency.ts";
+export { Debounce } from "./src/behaviours/debounce.ts";
+export type { DebounceBehaviour, DebounceOptions } from "./src/behaviours/debounce.ts";
+export { Cooldown } from "./src/behaviours/cooldown.ts";
+export type { CooldownBehaviour, CooldownOptions } from "./src/behaviours/cooldown.ts";
+export { RateLimit } from "./src/behaviours/rate_limit.ts";
+export type { RateLimitBehaviour, RateLimitOptions } from "./src/behaviours/rate_limit.ts";
 export type { Progress } from "./src/worker/progress.ts";
+export { VERSION } from "./src/version.ts";
 export { ExecutionState } from "./src/types.ts";
 export type {
   Disposition,
@@ -66,5 +106,11 @@ export { uuid7 } from "./src/uuid7.ts";
 export { createLogger } from "./src/logging/logger.ts";
 export type { LogFormat, Logger, LoggerOptions } from "./src/logging/logger.ts";
 export { STRIKE_OPERATORS } from "./src/strikes/strike_set.ts";
-export type { StrikeInstruction, StrikeOperator } from "./src/strikes/strike_set.ts";
+export type {
+  StrikeCondition,
+  StrikeInstruction,
+  StrikeOperator,
+  StrikeSet,
+} from "./src/strikes/strike_set.ts";
+export type { StrikeList, StrikeListener } from "./src/strikes/strike_list.ts";
 export { fail, sleep, trace } from "./src/builtin_tasks.ts";

@@ -44,6 +44,71 @@ export interface AddOptions {
   key?: string;
 }
 
+/**
+ * One task for {@linkcode Docket.schedule}: the task (or its registered name), its payload, and
+ * where and when it goes (`when` defaults to now, `key` to a new UUIDv7).
+ *
+ * @example
+ * ```ts ignore
+ * import type { ScheduleEntry } from "@docket/core";
+ * const entry: ScheduleEntry = { task: "send_email", payload: { to: "a@example.com" }, key: "e-1" };
+ * ```
+ */
+export interface ScheduleEntry<P extends Payload = Payload> {
+  /** The task, or the name it is registered under. */
+  task: TaskLike | string;
+  /** The task's arguments; default `{}`. */
+  payload?: P;
+  /** When it is due; default now. */
+  when?: When;
+  /** Its key; default a new UUIDv7. A key that is already live is left alone. */
+  key?: string;
+}
+
+/**
+ * {@linkcode Docket.schedule} could not write every task: the store failed part-way. The message
+ * says how many were scheduled; `executions` are the tasks the store answered for (each with its
+ * disposition), `unconfirmed` those it did not (not scheduled, or written without an answer).
+ *
+ * @example
+ * ```ts ignore
+ * import { ScheduleError } from "@docket/core";
+ * try {
+ *   await docket.schedule(entries);
+ * } catch (error) {
+ *   if (error instanceof ScheduleError) console.log(error.scheduled, "scheduled before", error.cause);
+ * }
+ * ```
+ */
+export class ScheduleError extends Error {
+  /** The executions the store answered for, in entry order, each with its disposition. */
+  readonly executions: Execution[];
+  /** The executions the store did not confirm, in entry order. */
+  readonly unconfirmed: Execution[];
+  /** How many tasks were written (disposition `scheduled`). */
+  readonly scheduled: number;
+
+  /** Creates the error; `cause` is the store's first error. */
+  constructor(executions: Execution[], unconfirmed: Execution[], cause: unknown) {
+    const total = executions.length + unconfirmed.length;
+    const scheduled = executions.filter((e) => e.disposition === "scheduled").length;
+    const skipped = executions.length - scheduled;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      executions.length === 0
+        ? `the store failed: none of the ${total} tasks were scheduled: ${reason}`
+        : `the store failed part-way: ${scheduled} of ${total} tasks were scheduled` +
+          (skipped ? ` (${skipped} more were already scheduled or struck)` : "") +
+          `, ${unconfirmed.length} were not (or without confirmation): ${reason}`,
+      { cause },
+    );
+    this.name = "ScheduleError";
+    this.executions = executions;
+    this.unconfirmed = unconfirmed;
+    this.scheduled = scheduled;
+  }
+}
+
 /** A live worker, as `workers()` and `snapshot()` report it. */
 export interface WorkerInfo {
   name: string;
@@ -243,6 +308,67 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   }
 
   /**
+   * Schedules many tasks, each with its own task, payload, `when` and `key`, in one round trip
+   * (what `Agenda.scatter` uses). Every name is checked and every payload encoded before anything
+   * is written: an unregistered name throws `UnknownTaskError` and nothing is scheduled. Each
+   * entry behaves as `add` (`scheduled`, `already_scheduled` or `struck`). If the store fails
+   * part-way, a {@linkcode ScheduleError} says how many tasks were scheduled.
+   *
+   * @example
+   * ```ts ignore
+   * const executions = await docket.schedule([
+   *   { task: processOrder, payload: { customerId: "1001", items: [] } },
+   *   { task: "send_email", payload: { userId: "u1" }, when: Date.now() + 60_000, key: "welcome-u1" },
+   * ]);
+   * ```
+   */
+  async schedule(entries: readonly ScheduleEntry[]): Promise<Execution[]> {
+    this.#assertOpen();
+    if (!Array.isArray(entries)) {
+      throw new TypeError(`schedule takes an array of { task, payload?, when?, key? }`);
+    }
+    // Names first, before any task is auto-registered or written.
+    for (const entry of entries) {
+      if (typeof entry?.task === "string" && !this.#tasks.has(entry.task)) {
+        throw new UnknownTaskError(entry.task, this.#tasks.keys());
+      }
+    }
+    const names = entries.map((entry) => this.resolveTask(entry.task).name);
+    const now = Date.now();
+    const prepared = entries.map((entry, i) => {
+      const when = entry.when === undefined ? now : toEpochMillis(entry.when, `entries[${i}].when`);
+      if (entry.key !== undefined && (typeof entry.key !== "string" || !entry.key)) {
+        throw new TypeError(
+          `entries[${i}].key must be a non-empty string, got ${String(entry.key)}`,
+        );
+      }
+      return this.#prepare("add", names[i], entry.payload ?? {}, when, entry.key, now);
+    });
+    // One call per task, all sent at once: on Redis they travel in one pipelined round trip, and
+    // each is answered on its own, so a failure part-way is known task by task.
+    const settled = await Promise.allSettled(
+      prepared.map(({ request }) => request ? this.backend.schedule([request], now) : undefined),
+    );
+    const answered: Execution[] = [];
+    const unconfirmed: Execution[] = [];
+    let failure: { reason: unknown } | undefined;
+    settled.forEach((result, i) => {
+      const { execution, request } = prepared[i];
+      if (result.status === "rejected") {
+        failure ??= { reason: result.reason };
+        unconfirmed.push(execution);
+        return;
+      }
+      if (request) {
+        execution.disposition = result.value?.[0] === "exists" ? "already_scheduled" : "scheduled";
+      }
+      answered.push(execution);
+    });
+    if (failure) throw new ScheduleError(answered, unconfirmed, failure.reason);
+    return answered;
+  }
+
+  /**
    * Schedules a task under `key`, superseding whatever was scheduled under it.
    *
    * @example
@@ -276,50 +402,72 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     if (options.key !== undefined && (typeof options.key !== "string" || !options.key)) {
       throw new TypeError(`key must be a non-empty string, got ${String(options.key)}`);
     }
-    const requests: (ScheduleRequest | undefined)[] = [];
-    const executions: Execution[] = [];
-    for (const payload of payloads) {
-      if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
-        throw new TypeError(`a task's payload must be a plain object, got ${describe(payload)}`);
-      }
-      const key = options.key ?? uuid7(now);
-      const data = encodeValue(payload, "payload");
-      const execution = new Execution(this, {
-        key,
-        taskName: name,
-        payload,
-        when,
-        attempt: 1,
-        state: when <= now ? ExecutionState.QUEUED : ExecutionState.SCHEDULED,
-      });
-      executions.push(execution);
-      if (this.isStruck(name, key, payload)) {
-        execution.disposition = "struck";
-        this.logger.warn(`${formatCall(name, payload, undefined, key)} is struck; not scheduled`);
-        requests.push(undefined);
-        continue;
-      }
-      requests.push({
-        mode,
-        key,
-        task: name,
-        data,
-        when,
-        attempt: 1,
-        tracked: this.executionTtl > 0 || options.key !== undefined,
-      });
-    }
-    const toWrite = requests.filter((r): r is ScheduleRequest => r !== undefined);
+    const prepared = payloads.map((payload) =>
+      this.#prepare(mode, name, payload, when, options.key, now)
+    );
+    const toWrite = prepared.flatMap(({ request }) => request ? [request] : []);
     const outcomes = toWrite.length ? await this.backend.schedule(toWrite, now) : [];
     let next = 0;
-    requests.forEach((request, i) => {
-      if (!request) return;
-      executions[i].disposition = outcomes[next++] === "exists" ? "already_scheduled" : "scheduled";
-    });
-    return executions;
+    for (const { execution, request } of prepared) {
+      if (!request) continue;
+      execution.disposition = outcomes[next++] === "exists" ? "already_scheduled" : "scheduled";
+    }
+    return prepared.map(({ execution }) => execution);
   }
 
-  /** True when a strike in effect matches this task. */
+  /**
+   * Checks and encodes one task to write: its execution, and the request for the store
+   * (none when a strike in effect matches it: the execution is then `struck`).
+   */
+  #prepare(
+    mode: "add" | "replace",
+    name: string,
+    payload: Payload,
+    when: number,
+    explicitKey: string | undefined,
+    now: number,
+  ): { execution: Execution; request?: ScheduleRequest } {
+    if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+      throw new TypeError(`a task's payload must be a plain object, got ${describe(payload)}`);
+    }
+    const key = explicitKey ?? uuid7(now);
+    const data = encodeValue(payload, "payload");
+    const execution = new Execution(this, {
+      key,
+      taskName: name,
+      payload,
+      when,
+      attempt: 1,
+      state: when <= now ? ExecutionState.QUEUED : ExecutionState.SCHEDULED,
+    });
+    if (this.isStruck(name, key, payload)) {
+      execution.disposition = "struck";
+      this.logger.warn(`${formatCall(name, payload, undefined, key)} is struck; not scheduled`);
+      return { execution };
+    }
+    const request: ScheduleRequest = {
+      mode,
+      key,
+      task: name,
+      data,
+      when,
+      attempt: 1,
+      tracked: this.executionTtl > 0 || explicitKey !== undefined,
+    };
+    return { execution, request };
+  }
+
+  /**
+   * True when a strike in effect matches this task (`add` and the worker ask this). A parameter
+   * strike whose value has another type than the payload's does not match, and says so in a
+   * warning.
+   *
+   * @example
+   * ```ts ignore
+   * await docket.strike(processOrder, "amount", ">", 1000);
+   * docket.isStruck("process_order", "order-1", { customerId: "67890", amount: 2000 }); // true
+   * ```
+   */
   isStruck(name: string, key: string, payload: Payload): boolean {
     return this.strikeList.strikes.isStruck(name, key, payload, (message) => {
       this.logger.warn(message);
@@ -365,7 +513,15 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   }
 
   /**
-   * Strikes a task, or tasks whose parameter matches a condition, everywhere at once.
+   * Strikes a task, or tasks whose parameter matches a condition, everywhere at once: the
+   * instruction goes to the docket's strike stream, which every docket and worker follows, and
+   * applies here before this resolves. A struck task is not scheduled by `add` (disposition
+   * `struck`), and a worker that meets one ends it `cancelled` without running it.
+   *
+   * `op` is one of `==` (default), `!=`, `<`, `<=`, `>`, `>=`, `between` (`value` is an inclusive
+   * `[lo, hi]`). Anything else, a parameter strike without a value, or a whole-task strike with an
+   * operator or value is refused with a `TypeError`. Strikes combine with OR: a task is struck
+   * when any one strike in effect matches it.
    *
    * @example
    * ```ts ignore
@@ -384,7 +540,9 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   }
 
   /**
-   * Restores what `strike` struck (the same arguments).
+   * Restores what `strike` struck (the same arguments). A whole-task strike and the parameter
+   * strikes on the same task are separate: each is restored on its own. Restoring what is not
+   * struck changes nothing.
    *
    * @example
    * ```ts ignore

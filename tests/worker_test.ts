@@ -12,7 +12,7 @@ import {
   startRedisServer,
   uniqueName,
 } from "./_harness.ts";
-import { RedisBackend } from "../src/storage/redis/backend.ts";
+import type { RedisBackend } from "../src/storage/redis/backend.ts";
 
 for (const kind of BACKENDS) {
   Deno.test(`a worker never runs more than its concurrency [${kind}]`, async () => {

@@ -1,0 +1,209 @@
+/**
+ * What every contender in the side-by-side comparison implements, and the helpers both sides
+ * share so that the two are measured the same way.
+ *
+ * This module must stay runtime-neutral (no `Deno.*`): the docket contender imports it and also
+ * runs under Bun as a child process.
+ */
+
+/** Every wait on a library is bounded, so one misbehaving run cannot hang the comparison. */
+export const MEASUREMENT_TIMEOUT_MS = 120_000;
+/** Closing a queue, worker or connection must not take longer than this. */
+export const CLOSE_TIMEOUT_MS = 10_000;
+/** Adds run before the clock starts, so script loading and JIT warm-up are not measured. */
+export const WARM_UP_ADDS = 200;
+/** Pre-fills go in batches of this many tasks, one round trip each. */
+export const FILL_BATCH = 1_000;
+
+export interface DrainSpec {
+  tasks: number;
+  concurrency: number;
+  /** false: fire-and-forget (nothing kept once a task ends); true: state kept for 15 minutes. */
+  keepState: boolean;
+}
+
+export interface LatencySpec {
+  tasks: number;
+  addsPerSecond: number;
+  concurrency: number;
+}
+
+export interface DueAtOnceSpec {
+  tasks: number;
+  /** How far ahead of "now" the common due time is set before pre-filling starts. */
+  leadMs: number;
+  concurrency: number;
+}
+
+/**
+ * One queue library on one runtime and backend. Every method works on its own fresh queue
+ * (or docket) name and closes everything it opened before returning. A contender leaves out
+ * the methods that do not apply to it (the Bun and memory:// variants only drain).
+ */
+export interface Contender {
+  /** Shown in the table, e.g. "BullMQ", "docket", "docket (Bun)". */
+  readonly name: string;
+  /** The runtime the measured code runs on. */
+  readonly runtime: "Deno" | "Bun";
+  /** Whether the work goes through the benchmark's Redis server (and so shows in its stats). */
+  readonly usesRedis: boolean;
+  /** ms for `tasks` adds, each awaited before the next. */
+  enqueueSerial?(tasks: number): Promise<number>;
+  /** ms for `tasks` adds with `inFlight` of them outstanding at any time. */
+  enqueueInFlight?(tasks: number, inFlight: number): Promise<number>;
+  /** ms from starting a worker on `tasks` pre-filled no-op tasks until all are done. */
+  drain?(spec: DrainSpec): Promise<number>;
+  /** For each task, ms from calling add to its handler starting. */
+  latency?(spec: LatencySpec): Promise<number[]>;
+  /** ms from the common due time until every task is done. */
+  dueAtOnce?(spec: DueAtOnceSpec): Promise<number>;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class TimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} did not finish within ${ms / 1000} s`);
+    this.name = "TimeoutError";
+  }
+}
+
+/** Resolves or rejects like `promise`, or rejects with a TimeoutError after `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(what, ms)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs a cleanup step, bounded in time. A failure here must not hide the measurement's own
+ * outcome, so it is reported on stderr rather than thrown.
+ */
+export async function closeQuietly(what: string, close: () => Promise<unknown>): Promise<void> {
+  try {
+    await withTimeout(Promise.resolve().then(close), CLOSE_TIMEOUT_MS, `closing ${what}`);
+  } catch (error) {
+    console.error(`warning: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** A name no earlier measurement used, so no run can see another's keys. */
+export function freshName(prefix: string): string {
+  const random = Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, "0");
+  return `${prefix}-${Date.now().toString(36)}-${random}`;
+}
+
+/** Calls `add(i)` for i in [0, total), with at most `inFlight` calls outstanding. */
+export async function runInFlight(
+  total: number,
+  inFlight: number,
+  add: (index: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < total) await add(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, total) }, lane));
+}
+
+/** Calls `addBatch(indices)` for consecutive batches covering [0, total), one after another. */
+export async function inBatches(
+  total: number,
+  addBatch: (indices: number[]) => Promise<unknown>,
+): Promise<void> {
+  for (let start = 0; start < total; start += FILL_BATCH) {
+    const end = Math.min(start + FILL_BATCH, total);
+    await addBatch(Array.from({ length: end - start }, (_, offset) => start + offset));
+  }
+}
+
+/**
+ * The payload both libraries carry: small, as in a typical job, and identifying the task.
+ * A type alias rather than an interface, so it fits docket's `Record<string, …>` payload type.
+ */
+export type BenchPayload = {
+  i: number;
+  customerId: string;
+  amount: number;
+};
+
+export function benchPayload(i: number): BenchPayload {
+  return { i, customerId: `customer-${i % 1_000}`, amount: 500 };
+}
+
+/**
+ * Counts deliveries by task index, so a drain proves every task ran exactly once and a
+ * latency run knows when the last task has started.
+ */
+export class DeliveryTracker {
+  readonly #seen: Uint8Array;
+  #unique = 0;
+  #duplicates = 0;
+  #resolveAllSeen!: () => void;
+  readonly allSeen: Promise<void>;
+
+  constructor(readonly expected: number) {
+    this.#seen = new Uint8Array(expected);
+    this.allSeen = new Promise((resolve) => (this.#resolveAllSeen = resolve));
+    if (expected === 0) this.#resolveAllSeen();
+  }
+
+  record(index: number): void {
+    if (!(index >= 0 && index < this.expected)) {
+      this.#duplicates++; // an index we never added counts as a wrong delivery
+      return;
+    }
+    if (this.#seen[index]) {
+      this.#duplicates++;
+      return;
+    }
+    this.#seen[index] = 1;
+    if (++this.#unique === this.expected) this.#resolveAllSeen();
+  }
+
+  /** Throws unless every task was delivered exactly once. */
+  verifyExactlyOnce(): void {
+    if (this.#unique !== this.expected || this.#duplicates !== 0) {
+      throw new Error(
+        `expected ${this.expected} deliveries, saw ${this.#unique} distinct ` +
+          `and ${this.#duplicates} duplicate or unknown`,
+      );
+    }
+  }
+}
+
+/**
+ * Fires `add(i)` for i in [0, tasks) at a steady rate, on a fixed schedule so that a slow add
+ * does not delay the ones after it, and records when each add was called.
+ */
+export async function addAtSteadyRate(
+  tasks: number,
+  addsPerSecond: number,
+  add: (index: number) => Promise<unknown>,
+): Promise<Float64Array> {
+  const addCalledAt = new Float64Array(tasks);
+  const pending: Promise<unknown>[] = [];
+  const intervalMs = 1_000 / addsPerSecond;
+  const start = performance.now();
+  for (let i = 0; i < tasks; i++) {
+    const wait = start + i * intervalMs - performance.now();
+    if (wait > 0) await sleep(wait);
+    addCalledAt[i] = performance.now();
+    pending.push(add(i));
+  }
+  await Promise.all(pending);
+  return addCalledAt;
+}
+
+/** Per-task pickup latency, ms: handler start minus add call. */
+export function pickupLatencies(addCalledAt: Float64Array, startedAt: Float64Array): number[] {
+  return Array.from(addCalledAt, (calledAt, i) => startedAt[i] - calledAt);
+}

@@ -1,0 +1,225 @@
+/**
+ * docket as a contender, written against the public API only (`mod.ts`, see shared/API.md).
+ *
+ * Runtime-neutral on purpose: `docket_drain_child.ts` runs this same code under Bun.
+ */
+import pino from "pino";
+import { Docket, type Task, task, Worker } from "../../mod.ts";
+import {
+  addAtSteadyRate,
+  type BenchPayload,
+  benchPayload,
+  closeQuietly,
+  type Contender,
+  DeliveryTracker,
+  type DrainSpec,
+  type DueAtOnceSpec,
+  freshName,
+  inBatches,
+  type LatencySpec,
+  MEASUREMENT_TIMEOUT_MS,
+  pickupLatencies,
+  runInFlight,
+  sleep,
+  WARM_UP_ADDS,
+  withTimeout,
+} from "./contender.ts";
+import { DEFAULT_DOCKET_TUNING, type DocketTuning } from "./docket_tuning.ts";
+
+export interface DocketContenderOptions {
+  url: string;
+  name?: string;
+  tuning?: DocketTuning;
+}
+
+const TASK_NAME = "bench_noop";
+/** docket has no "worker ready" signal: give runForever this long to start its loops. */
+const WORKER_SETTLE_MS = 1_000;
+const silentLogger = pino({ level: "silent" });
+
+type Handler = (payload: BenchPayload) => void;
+
+interface Session {
+  docket: Docket;
+  /** The registered no-op task; its handler is whatever the measurement set last. */
+  noop: Task<BenchPayload, void>;
+  onRun(handler: Handler): void;
+}
+
+/** Opens a fresh docket (its own name, so no keys are shared) with the no-op task registered. */
+async function openSession(url: string, prefix: string, keepState: boolean): Promise<Session> {
+  const docket = await Docket.connect({
+    name: freshName(prefix),
+    url,
+    logger: silentLogger,
+    ...(keepState ? {} : { executionTtl: 0 }),
+  });
+  let handler: Handler = () => {};
+  const noop = task({
+    name: TASK_NAME,
+    run: (payload: BenchPayload) => {
+      handler(payload);
+      return Promise.resolve();
+    },
+  });
+  docket.register(noop);
+  return { docket, noop, onRun: (next) => (handler = next) };
+}
+
+async function withSession<T>(
+  url: string,
+  prefix: string,
+  keepState: boolean,
+  measure: (session: Session) => Promise<T>,
+): Promise<T> {
+  const session = await openSession(url, prefix, keepState);
+  try {
+    return await measure(session);
+  } finally {
+    await closeQuietly("docket", () => session.docket.close());
+  }
+}
+
+function workerFor(session: Session, concurrency: number, tuning: DocketTuning): Worker {
+  return new Worker(session.docket, { concurrency, ...tuning });
+}
+
+/** Pre-fills with `addMany`, 1,000 tasks a call; `when` (epoch ms) schedules them all ahead. */
+async function fill(session: Session, tasks: number, when?: number): Promise<void> {
+  const addMany = session.docket.addMany(session.noop, when === undefined ? {} : { when });
+  await inBatches(tasks, (indices) => addMany(indices.map(benchPayload)));
+}
+
+async function warmUp(session: Session): Promise<void> {
+  const add = session.docket.add(session.noop);
+  for (let i = 0; i < WARM_UP_ADDS; i++) await add(benchPayload(i));
+}
+
+/**
+ * Runs the worker until nothing is queued or scheduled and returns `clock()` at that moment;
+ * stopping the worker (also after a timeout) happens afterwards, outside the measured time.
+ */
+async function finishedAt(
+  worker: Worker,
+  timeoutMs: number,
+  clock: () => number,
+): Promise<number> {
+  try {
+    await withTimeout(worker.runUntilFinished(), timeoutMs, "worker.runUntilFinished()");
+    return clock();
+  } finally {
+    await closeQuietly("docket worker", () => worker.stop());
+  }
+}
+
+function enqueueSerial(url: string, tasks: number): Promise<number> {
+  return withSession(url, "enqueue-serial", true, async (session) => {
+    await warmUp(session);
+    const add = session.docket.add(session.noop);
+    const start = performance.now();
+    for (let i = 0; i < tasks; i++) await add(benchPayload(i));
+    return performance.now() - start;
+  });
+}
+
+function enqueueInFlight(url: string, tasks: number, inFlight: number): Promise<number> {
+  return withSession(url, "enqueue-in-flight", true, async (session) => {
+    await warmUp(session);
+    const add = session.docket.add(session.noop);
+    const start = performance.now();
+    await runInFlight(tasks, inFlight, (i) => add(benchPayload(i)));
+    return performance.now() - start;
+  });
+}
+
+/** Exported for the Bun child process, which measures this same function. */
+export function drain(url: string, spec: DrainSpec, tuning: DocketTuning): Promise<number> {
+  return withSession(url, "drain", spec.keepState, async (session) => {
+    await fill(session, spec.tasks);
+    const tracker = new DeliveryTracker(spec.tasks);
+    session.onRun(({ i }) => tracker.record(i));
+    const start = performance.now();
+    const worker = workerFor(session, spec.concurrency, tuning);
+    const finished = await finishedAt(worker, MEASUREMENT_TIMEOUT_MS, () => performance.now());
+    const elapsed = finished - start;
+    tracker.verifyExactlyOnce();
+    return elapsed;
+  });
+}
+
+function latency(url: string, spec: LatencySpec, tuning: DocketTuning): Promise<number[]> {
+  return withSession(url, "latency", true, async (session) => {
+    const startedAt = new Float64Array(spec.tasks);
+    const tracker = new DeliveryTracker(spec.tasks);
+    session.onRun(({ i }) => {
+      startedAt[i] = performance.now();
+      tracker.record(i);
+    });
+    const worker = workerFor(session, spec.concurrency, tuning);
+    const running = worker.runForever();
+    running.catch(() => {}); // surfaced below through the tracker's timeout
+    try {
+      await sleep(WORKER_SETTLE_MS);
+      const add = session.docket.add(session.noop);
+      const addCalledAt = await addAtSteadyRate(
+        spec.tasks,
+        spec.addsPerSecond,
+        (i) => add(benchPayload(i)),
+      );
+      await withTimeout(
+        Promise.race([tracker.allSeen, running.then(() => failEarly("runForever"))]),
+        MEASUREMENT_TIMEOUT_MS,
+        "latency run",
+      );
+      tracker.verifyExactlyOnce();
+      return pickupLatencies(addCalledAt, startedAt);
+    } finally {
+      await closeQuietly("docket worker", () => worker.stop());
+      await closeQuietly("docket worker run", () => running);
+    }
+  });
+}
+
+function failEarly(what: string): never {
+  throw new Error(`${what} returned before every task had run`);
+}
+
+function dueAtOnce(url: string, spec: DueAtOnceSpec, tuning: DocketTuning): Promise<number> {
+  return withSession(url, "due-at-once", true, async (session) => {
+    const dueAt = Date.now() + spec.leadMs;
+    await fill(session, spec.tasks, dueAt);
+    if (Date.now() >= dueAt) {
+      throw new Error(`pre-fill took longer than the ${spec.leadMs} ms lead`);
+    }
+    const tracker = new DeliveryTracker(spec.tasks);
+    session.onRun(({ i }) => tracker.record(i));
+    const worker = workerFor(session, spec.concurrency, tuning);
+    const timeoutMs = spec.leadMs + MEASUREMENT_TIMEOUT_MS;
+    const finished = await finishedAt(worker, timeoutMs, () => Date.now());
+    const elapsed = finished - dueAt;
+    tracker.verifyExactlyOnce();
+    return elapsed;
+  });
+}
+
+/** docket on this runtime, against Redis or (with a memory:// URL) the in-process backend. */
+export function docketContender(options: DocketContenderOptions): Contender {
+  const { url } = options;
+  const tuning = options.tuning ?? DEFAULT_DOCKET_TUNING;
+  return {
+    name: options.name ?? "docket",
+    runtime: "Bun" in globalThis ? "Bun" : "Deno",
+    usesRedis: !url.startsWith("memory://"),
+    enqueueSerial: (tasks) => enqueueSerial(url, tasks),
+    enqueueInFlight: (tasks, inFlight) => enqueueInFlight(url, tasks, inFlight),
+    drain: (spec) => drain(url, spec, tuning),
+    latency: (spec) => latency(url, spec, tuning),
+    dueAtOnce: (spec) => dueAtOnce(url, spec, tuning),
+  };
+}
+
+/** Connects once to `url` and closes again: whether this backend exists at all. */
+export async function probe(url: string): Promise<void> {
+  const docket = await Docket.connect({ name: freshName("probe"), url, logger: silentLogger });
+  await docket.close();
+}

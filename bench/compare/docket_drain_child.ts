@@ -1,0 +1,72 @@
+/**
+ * One docket drain measurement in a process of its own, so that run.ts can measure docket under
+ * Bun: `bun run bench/compare/docket_drain_child.ts --url redis://… --tasks 20000
+ * --concurrency 10 [--keep-state] [--check-interval 100] [--scheduling-resolution 250]`.
+ *
+ * Prints one JSON line, `{"ms": …}` or `{"error": "…"}`; uses node:process so that it runs under
+ * Deno and Bun alike.
+ */
+import process from "node:process";
+import { drain } from "./docket.ts";
+import { DEFAULT_DOCKET_TUNING, type DocketTuning } from "./docket_tuning.ts";
+import type { DrainSpec } from "./contender.ts";
+
+interface ChildArgs {
+  url: string;
+  spec: DrainSpec;
+  tuning: DocketTuning;
+}
+
+function valueAfter(args: string[], flag: string): string | undefined {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+function positiveNumber(args: string[], flag: string, fallback?: number): number {
+  const raw = valueAfter(args, flag);
+  const value = raw === undefined ? fallback : Number(raw);
+  if (value === undefined || !Number.isFinite(value) || value < 0) {
+    throw new Error(`${flag} needs a non-negative number, got ${raw}`);
+  }
+  return value;
+}
+
+function parseArgs(args: string[]): ChildArgs {
+  const url = valueAfter(args, "--url");
+  if (!url) throw new Error("--url is required");
+  return {
+    url,
+    spec: {
+      tasks: positiveNumber(args, "--tasks"),
+      concurrency: positiveNumber(args, "--concurrency"),
+      keepState: args.includes("--keep-state"),
+    },
+    tuning: {
+      minimumCheckInterval: positiveNumber(
+        args,
+        "--check-interval",
+        DEFAULT_DOCKET_TUNING.minimumCheckInterval,
+      ),
+      schedulingResolution: positiveNumber(
+        args,
+        "--scheduling-resolution",
+        DEFAULT_DOCKET_TUNING.schedulingResolution,
+      ),
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  try {
+    const { url, spec, tuning } = parseArgs(process.argv.slice(2));
+    const ms = await drain(url, spec, tuning);
+    console.log(JSON.stringify({ ms }));
+    return 0;
+  } catch (error) {
+    console.log(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+    return 1;
+  }
+}
+
+// Exit explicitly: a connection the library failed to close must not keep the child alive.
+process.exit(await main());
