@@ -37,10 +37,15 @@ export interface ScheduleRequest {
   attempt: number;
   /** Keep a runs record (state, dedup, events). Off only for fire-and-forget tasks without a key. */
   tracked: boolean;
+  /**
+   * Write only if the key's record is live with exactly this generation (a perpetual task's
+   * successor, written by the run that owns the chain); otherwise nothing is written (`stale`).
+   */
+  expectGeneration?: number;
 }
 
-/** What a schedule request did. */
-export type ScheduleOutcome = "scheduled" | "exists";
+/** What a schedule request did; `stale` when `expectGeneration` did not hold. */
+export type ScheduleOutcome = "scheduled" | "exists" | "stale";
 
 /** A message handed to this worker. */
 export interface Delivery {
@@ -68,6 +73,11 @@ export interface FinishRequest {
 /** A run that is acknowledged and written again for a later attempt (retries). */
 export interface RescheduleRequest {
   id: string;
+  /**
+   * The generation of the run being retried: the next attempt is written only while the record
+   * still carries it (a replaced or cancelled run is acknowledged and not retried).
+   */
+  expectGeneration?: number;
   key: string;
   task: string;
   data: Uint8Array;
@@ -215,8 +225,8 @@ export interface Backend {
   readonly kind: "redis" | "memory";
   /** Writes tasks; one round trip for the whole list. */
   schedule(requests: ScheduleRequest[], now: number): Promise<ScheduleOutcome[]>;
-  /** Acknowledges a run and writes its next attempt, atomically. */
-  reschedule(request: RescheduleRequest, now: number): Promise<void>;
+  /** Acknowledges a run and writes its next attempt, atomically; false when it was stale. */
+  reschedule(request: RescheduleRequest, now: number): Promise<boolean>;
   /** Removes a task in any state; announces it so a worker running it aborts. */
   cancel(key: string, now: number, ttlMs: number): Promise<void>;
   /** Records how runs ended and acknowledges their messages; one round trip for the list. */

@@ -231,11 +231,7 @@ export async function executeDelivery(
     const retry = firstDecision(definition.hooks, (hook) => hook.onFailure?.(run, outcome.error));
     if (retry) {
       logger.warn({ err: outcome.error, duration }, `↩ [${took}] ${call}`);
-      logger.info(
-        { duration },
-        `↫ [${took}] ${call} retrying at ${new Date(retry.when).toISOString()}`,
-      );
-      await docket.backend.reschedule({
+      const retried = await docket.backend.reschedule({
         id: delivery.id,
         key: message.key,
         task: message.task,
@@ -243,7 +239,16 @@ export async function executeDelivery(
         when: retry.when,
         attempt: message.attempt + 1,
         tracked: message.generation > 0,
+        expectGeneration: message.generation > 0 ? message.generation : undefined,
       }, Date.now());
+      if (retried) {
+        logger.info(
+          { duration },
+          `↫ [${took}] ${call} retrying at ${new Date(retry.when).toISOString()}`,
+        );
+      } else {
+        logger.info({ duration }, `↬ [${took}] ${call} (superseded; not retried)`);
+      }
       return;
     }
   }
@@ -311,16 +316,23 @@ async function scheduleSuccessor(
     logger.info(`${next} is struck; not rescheduled`);
     return;
   }
-  if (message.generation > 0) {
-    const record = await env.docket.backend.readRun(key);
-    const live = record?.state === "running" || record?.state === "queued" ||
-      record?.state === "scheduled";
-    if (!record || !live || record.generation !== message.generation) {
-      logger.info(`↬ [${took}] ${next} (superseded: ${record?.state ?? "gone"}; not rescheduled)`);
-      return;
-    }
+  // Written only while this run still owns the chain (same generation, still live), in the
+  // same atomic step: a stale copy of the run, or one cancelled or replaced meanwhile, writes
+  // nothing.
+  const [outcome] = await env.docket.backend.schedule([{
+    mode: "replace",
+    key,
+    task: taskName,
+    data: encodeValue(successor.payload, "payload"),
+    when: successor.when,
+    attempt: 1,
+    tracked: true,
+    expectGeneration: message.generation > 0 ? message.generation : undefined,
+  }], Date.now());
+  if (outcome === "stale") {
+    logger.info(`↬ [${took}] ${next} (superseded; not rescheduled)`);
+    return;
   }
-  await env.docket.replace(taskName, { key, when: successor.when })(successor.payload);
   logger.info(
     { nextRun: new Date(successor.when).toISOString() },
     `↫ [${took}] ${next} next at ${new Date(successor.when).toISOString()}`,

@@ -119,11 +119,11 @@ export class MemoryBackend implements Backend {
     );
   }
 
-  /** Acknowledges a run and writes its next attempt, atomically. */
-  reschedule(request: RescheduleRequest, now: number): Promise<void> {
-    return this.#atomically((d) => {
-      scheduleTask(d, { ...request, mode: "reschedule", ackId: request.id }, now);
-    });
+  /** Acknowledges a run and writes its next attempt, atomically; false when it was stale. */
+  reschedule(request: RescheduleRequest, now: number): Promise<boolean> {
+    return this.#atomically((d) =>
+      scheduleTask(d, { ...request, mode: "reschedule", ackId: request.id }, now) !== "stale"
+    );
   }
 
   /** Removes a task in any state; announces it so a worker running it aborts. */

@@ -36,6 +36,8 @@ export interface TaskWrite {
   tracked: boolean;
   /** A stream entry to acknowledge and delete first (`""`: none). */
   ackId: string;
+  /** Write only while the record is live with exactly this generation. */
+  expectGeneration?: number;
 }
 
 /** True for the states in which a task still waits or runs. */
@@ -67,6 +69,12 @@ export function scheduleTask(d: DocketState, write: TaskWrite, now: number): Sch
   if (write.tracked) {
     const current = d.runs.get(write.key);
     if (write.mode === "add" && isLive(current?.state)) return "exists";
+    if (
+      write.expectGeneration !== undefined &&
+      !(isLive(current?.state) && current?.generation === write.expectGeneration)
+    ) {
+      return "stale";
+    }
     if (write.mode === "replace") removeWaitingCopies(d, write.key, current?.sid);
     generation = (current?.generation ?? 0) + 1;
     // A fresh record: no result, error or expiry left over from an earlier run of this key.

@@ -106,27 +106,21 @@ export class RedisBackend implements Backend {
 
   schedule(requests: ScheduleRequest[], now: number): Promise<ScheduleOutcome[]> {
     return Promise.all(requests.map(async (request) => {
-      const reply = await this.#schedule(request, request.mode, now, "", "");
-      return reply === "EXISTS" ? "exists" : "scheduled";
+      const reply = await this.#schedule(request, request.mode, now, "");
+      return reply === "EXISTS" ? "exists" : reply === "STALE" ? "stale" : "scheduled";
     }));
   }
 
-  async reschedule(request: RescheduleRequest, now: number): Promise<void> {
-    await this.#schedule(
-      { ...request, mode: "replace" },
-      "reschedule",
-      now,
-      request.id,
-      "",
-    );
+  async reschedule(request: RescheduleRequest, now: number): Promise<boolean> {
+    const reply = await this.#schedule(request, "reschedule", now, request.id);
+    return reply !== "STALE";
   }
 
   #schedule(
-    request: Omit<ScheduleRequest, "mode"> & { mode: string },
+    request: Omit<ScheduleRequest, "mode">,
     mode: string,
     now: number,
     ackId: string,
-    _expected: string,
   ): Promise<unknown> {
     const keys = this.keys;
     return this.run(
@@ -144,6 +138,7 @@ export class RedisBackend implements Backend {
         keys.group,
         ackId,
         keys.stateChannel(request.key),
+        request.expectGeneration ?? "",
       ],
     );
   }

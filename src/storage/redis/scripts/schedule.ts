@@ -20,12 +20,14 @@ export const scheduleScript = defineScript(
 -- ARGV[8] tracked: 1 keeps a runs record and publishes state events, 0 does neither
 -- ARGV[9] consumer group     ARGV[10] id of a message to acknowledge first ('' for none)
 -- ARGV[11] state channel
--- Returns 'OK', or 'EXISTS' when mode add found the key live.
+-- ARGV[12] expected generation ('' none): write only if the record is live with exactly this
+--   generation (a perpetual successor, a retry), so a stale copy of a run never writes
+-- Returns 'OK'; 'EXISTS' when mode add found the key live; 'STALE' when ARGV[12] did not hold.
 local runs, stream, queue, parked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, key, task, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local when, now, attempt = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local tracked = ARGV[8] == '1'
-local group, ack_id, channel = ARGV[9], ARGV[10], ARGV[11]
+local group, ack_id, channel, expected = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
 
 if ack_id ~= '' then
   redis.call('XACK', stream, group, ack_id)
@@ -36,8 +38,12 @@ local generation = 0
 if tracked then
   local current = redis.call('HMGET', runs, 'state', 'gen', 'sid')
   local state = current[1]
-  if mode == 'add' and (state == 'scheduled' or state == 'queued' or state == 'running') then
+  local live = state == 'scheduled' or state == 'queued' or state == 'running'
+  if mode == 'add' and live then
     return 'EXISTS'
+  end
+  if expected ~= '' and not (live and current[2] == expected) then
+    return 'STALE'
   end
   if mode == 'replace' then
     if current[3] then
