@@ -15,60 +15,9 @@ import type {
   TaskMessage,
 } from "../backend.ts";
 import type { DocketState, StoredRun } from "./store.ts";
-import { IdSequence } from "./stream.ts";
-import { ExpiringMap, SortedQueue } from "./structures.ts";
+import { type ExpiringMap, SortedQueue } from "./structures.ts";
 import { cancelTask, copyMessage, isLive } from "./operations.ts";
-
-/** A task parked behind a concurrency limit, with the `max` of that limit. */
-interface Waiter {
-  message: TaskMessage;
-  max: number;
-}
-
-/** The waiter stream of one limit: entries in arrival order, with stream-like ids. */
-class WaiterQueue {
-  #entries = new Map<string, Waiter>();
-  #ids = new IdSequence();
-
-  get length(): number {
-    return this.#entries.size;
-  }
-
-  append(waiter: Waiter): string {
-    const id = this.#ids.next();
-    this.#entries.set(id, waiter);
-    return id;
-  }
-
-  first(): [string, Waiter] | undefined {
-    for (const entry of this.#entries) return entry;
-    return undefined;
-  }
-
-  remove(id: string): void {
-    this.#entries.delete(id);
-  }
-
-  all(): Waiter[] {
-    return [...this.#entries.values()];
-  }
-}
-
-/** The flow-control data of one docket. */
-export class FlowState {
-  /** Concurrency slots per limit: member `<key>@<generation>`, scored by take or renew time. */
-  readonly slots: ExpiringMap<SortedQueue> = new ExpiringMap();
-  /** Parked tasks per limit. */
-  readonly waiters: Map<string, WaiterQueue> = new Map();
-  /** Limits with waiters, scored by when the safeguard should look at them. */
-  readonly watch: SortedQueue = new SortedQueue();
-  /** Debounce records: the burst's winner and when the burst was last seen. */
-  readonly debounce: ExpiringMap<{ winner?: string; seen?: number }> = new ExpiringMap();
-  /** Cooldowns: who started the window. */
-  readonly cooldown: ExpiringMap<string> = new ExpiringMap();
-  /** Rate-limit logs: member `<key>@<generation>`, scored by start time. */
-  readonly rateLimits: ExpiringMap<SortedQueue> = new ExpiringMap();
-}
+import { WaiterQueue } from "./flow_state.ts";
 
 /** Removes the members scored at most `max` (ZREMRANGEBYSCORE -inf max); returns how many. */
 function removeUpTo(set: SortedQueue | undefined, max: number): number {

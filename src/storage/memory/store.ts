@@ -14,7 +14,7 @@ import type { DocketKeys } from "../../keys.ts";
 import { PubSub } from "./pubsub.ts";
 import { MemoryStream, StrikeLog } from "./stream.ts";
 import { ExpiringMap, SortedQueue } from "./structures.ts";
-import { FlowState } from "./flow.ts";
+import { FlowState } from "./flow_state.ts";
 
 /** A runs record as stored: the public record plus the stream id of its waiting copy. */
 export interface StoredRun extends RunRecord {
