@@ -4,14 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath as fromFileUrl } from "node:url";
 import type { Backend } from "../../src/storage/backend.ts";
 import type { RedisBackend } from "../../src/storage/redis/backend.ts";
 import { crashChain, crashKeys } from "../fixtures/perpetual_crash_tasks.ts";
 import { type Payload, Perpetual, Retry, task, Worker } from "../../mod.ts";
 import type { WorkerInternalOptions } from "../../src/worker/worker.ts";
 import { BACKENDS, connectDocket, FAST, LogCapture, waitUntil } from "../_harness.ts";
+import { startWorkerProcess } from "../_processes.ts";
 import { eachBackend, linesWith, record, signal, waitingCopies, within } from "./_support.ts";
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -416,44 +415,21 @@ Deno.test({
     const unsubscribe = await backend.subscribe(keys.running, (who) => announced.resolve(who));
     await docket.add(crashChain, { key: "chain" })({ n: 1 });
 
-    const child = spawn(Deno.execPath(), [
-      "run",
-      "-A",
-      fromFileUrl(new URL("../../worker.ts", import.meta.url)),
-      "--tasks",
-      fromFileUrl(new URL("../fixtures/perpetual_crash_tasks.ts", import.meta.url)),
-      "--url",
-      docket.url,
-      "--docket",
-      docket.name,
-      "--name",
-      "doomed",
-      "--redelivery-timeout",
-      "1s",
-      "--minimum-check-interval",
-      "20ms",
-      "--scheduling-resolution",
-      "20ms",
-      "--log-level",
-      "warn",
-      "--log-format",
-      "json",
-    ], { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout!.on("data", (chunk) => (output += chunk));
-    child.stderr!.on("data", (chunk) => (output += chunk));
-    const exited = new Promise<string | null>((resolve) => {
-      child.once("close", (_code, killedBy) => resolve(killedBy));
+    const doomed = startWorkerProcess({
+      docket,
+      tasks: "tests/fixtures/perpetual_crash_tasks.ts",
+      name: "doomed",
+      args: ["--redelivery-timeout", "1s", "--log-level", "warn"],
     });
     try {
       const who = await within(announced.promise, 60_000, "the first run to start").catch(
         (error) => {
-          throw new Error(`${error.message}; worker output:\n${output}`);
+          throw new Error(`${error.message}; worker output:\n${doomed.output()}`);
         },
       );
       assert.equal(who, "doomed");
-      child.kill("SIGKILL");
-      assert.equal(await exited, "SIGKILL");
+      doomed.kill("SIGKILL");
+      assert.equal(await doomed.exited, 137, "killed by SIGKILL");
 
       // The run is orphaned: still recorded as running on the dead worker, its message pending.
       const orphan = await record(docket, "chain");
@@ -492,8 +468,7 @@ Deno.test({
       const pending = await backend.send(["XPENDING", docket.keys.stream, docket.keys.group]);
       assert.equal(Number((pending as unknown[])[0]), 0, "no message is left pending");
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
+      await doomed.stop("SIGKILL");
       await unsubscribe();
     }
   },

@@ -5,61 +5,19 @@
 
 import assert from "node:assert/strict";
 import { Docket, type Execution } from "../../mod.ts";
-import { LogCapture, redisUrl, runtimeCommand, uniqueName } from "../_harness.ts";
+import { LogCapture, redisUrl, uniqueName } from "../_harness.ts";
+import { startWorkerProcess, type WorkerProcess } from "../_processes.ts";
 import { nap, whereAmI } from "../fixtures/e2e_tasks.ts";
 
 const TASKS = "tests/fixtures/e2e_tasks.ts";
-
-interface WorkerProcess {
-  child: Deno.ChildProcess;
-  output: () => string;
-  exited: Promise<number>;
-}
-
-/** Collects a stream's text as it arrives. */
-function collect(stream: ReadableStream<Uint8Array>, into: { text: string }): Promise<void> {
-  return stream.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (chunk) => void (into.text += chunk) }),
-  );
-}
 
 function startWorker(
   runtime: "deno" | "bun",
   docket: Docket,
   name: string,
-  extra: string[] = [],
+  args: string[] = [],
 ): WorkerProcess {
-  const [command, ...args] = runtimeCommand(runtime, "worker.ts");
-  const child = new Deno.Command(command, {
-    args: [
-      ...args,
-      "--tasks",
-      TASKS,
-      "--url",
-      docket.url,
-      "--docket",
-      docket.name,
-      "--name",
-      name,
-      "--minimum-check-interval",
-      "20ms",
-      "--scheduling-resolution",
-      "20ms",
-      "--log-format",
-      "json",
-      ...extra,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = { text: "" };
-  const streams = Promise.all([collect(child.stdout, output), collect(child.stderr, output)]);
-  const exited = child.status.then(async (status) => {
-    await streams;
-    return status.code;
-  });
-  return { child, output: () => output.text, exited };
+  return startWorkerProcess({ docket, tasks: TASKS, name, runtime, args });
 }
 
 /** Resolves when the execution is reported running by `worker`. */
@@ -104,7 +62,7 @@ Deno.test("a worker killed with SIGKILL mid-task: another worker completes the t
     "1",
   ]);
   await runningOn(execution, "doomed");
-  doomed.child.kill("SIGKILL");
+  doomed.kill("SIGKILL");
   await doomed.exited;
   const rescuer = startWorker("deno", docket, "rescuer", [
     "--redelivery-timeout",
@@ -123,7 +81,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     const execution = await docket.add(nap)({ ms: 800 });
     const worker = startWorker("deno", docket, "draining");
     await runningOn(execution, "draining");
-    worker.child.kill(signal);
+    worker.kill(signal);
     assert.equal(await worker.exited, 0, worker.output());
     assert.equal(await execution.getResult({ timeout: 1_000 }), "draining");
     assert.match(worker.output(), new RegExp(`Received ${signal}`));

@@ -5,9 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { Docket, type Execution } from "../../mod.ts";
 import { BACKENDS, LogCapture, redisUrl, uniqueName, waitUntil } from "../_harness.ts";
+import { startWorkerProcess, type WorkerProcess } from "../_processes.ts";
 import {
   backupDatabaseTable,
   holdResource,
@@ -19,49 +19,12 @@ import {
 const TASKS = "tests/fixtures/flow_tasks.ts";
 const enabled = BACKENDS.includes("redis");
 
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(docket: Docket, extra: string[] = []): WorkerProcess {
-  const child = spawn(Deno.execPath(), [
-    "run",
-    "-A",
-    "worker.ts",
-    "--tasks",
-    TASKS,
-    "--url",
-    docket.url,
-    "--docket",
-    docket.name,
-    "--concurrency",
-    "10",
-    "--minimum-check-interval",
-    "20ms",
-    "--scheduling-resolution",
-    "20ms",
-    "--log-format",
-    "json",
-    "--log-level",
-    "warn",
-    ...extra,
-  ], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code))
-  );
-  return { child, output: () => output, exited };
-}
-
-async function stop(worker: WorkerProcess): Promise<void> {
-  if (worker.child.exitCode === null && worker.child.signalCode === null) {
-    worker.child.kill("SIGKILL");
-  }
-  await worker.exited;
+function startWorker(docket: Docket, args: string[] = []): WorkerProcess {
+  return startWorkerProcess({
+    docket,
+    tasks: TASKS,
+    args: ["--concurrency", "10", "--log-level", "warn", ...args],
+  });
 }
 
 async function connect(): Promise<Docket> {
@@ -132,7 +95,7 @@ async function runTwoWorkers(docket: Docket, executions: Execution[]): Promise<n
     assert.deepEqual(codes, [0, 0], workers.map((w) => w.output()).join("\n"));
     return elapsed;
   } finally {
-    await Promise.all(workers.map(stop));
+    await Promise.all(workers.map((worker) => worker.stop("SIGKILL")));
   }
 }
 
@@ -257,7 +220,7 @@ Deno.test({
         10_000,
         "the waiters to be parked",
       );
-      first.child.kill("SIGKILL");
+      first.kill("SIGKILL");
       await first.exited;
       const killed = Date.now();
       // The dead run never decremented its counter.
@@ -279,8 +242,8 @@ Deno.test({
       );
       assert.deepEqual(await docket.backend.counts(), { stream: 0, queue: 0 });
     } finally {
-      await stop(first);
-      if (second) await stop(second);
+      await first.stop("SIGKILL");
+      if (second) await second.stop("SIGKILL");
     }
   },
 });

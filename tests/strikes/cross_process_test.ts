@@ -4,92 +4,18 @@
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Docket, type Execution, ExecutionCancelledError } from "../../mod.ts";
 import { LogCapture, redisUrl, uniqueName } from "../_harness.ts";
+import { startWorkerProcess, type WorkerProcess } from "../_processes.ts";
 import { gate, recordOrder } from "../fixtures/strike_tasks.ts";
 
 const TASKS = "tests/fixtures/strike_tasks.ts";
 
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-  /** Resolves with the first log line (parsed JSON) whose `msg` matches. */
-  logged: (pattern: RegExp) => Promise<Record<string, unknown>>;
-  exited: Promise<number | null>;
-}
-
-function startWorker(docket: Docket, extra: string[] = []): WorkerProcess {
-  const child = spawn(Deno.execPath(), [
-    "run",
-    "-A",
-    "worker.ts",
-    "--tasks",
-    TASKS,
-    "--url",
-    docket.url,
-    "--docket",
-    docket.name,
-    "--concurrency",
-    "1",
-    "--minimum-check-interval",
-    "20ms",
-    "--scheduling-resolution",
-    "20ms",
-    "--log-format",
-    "json",
-    ...extra,
-  ], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  let pending = "";
-  const waiters: { pattern: RegExp; resolve: (line: Record<string, unknown>) => void }[] = [];
-  const seen: Record<string, unknown>[] = [];
-  const onLine = (line: string) => {
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(line);
-    } catch {
-      return;
-    }
-    seen.push(record);
-    for (const waiter of [...waiters]) {
-      if (waiter.pattern.test(String(record.msg))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(record);
-      }
-    }
-  };
-  child.stdout!.on("data", (chunk) => {
-    output += chunk;
-    pending += chunk;
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    lines.forEach(onLine);
-  });
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code))
-  );
-  const logged = (pattern: RegExp) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const already = seen.find((record) => pattern.test(String(record.msg)));
-      if (already) return resolve(already);
-      waiters.push({ pattern, resolve });
-      exited.then((code) =>
-        reject(new Error(`worker exited (${code}) before logging ${pattern}:\n${output}`))
-      );
-    });
-  return { child, output: () => output, logged, exited };
-}
-
-async function stopWorker(worker: WorkerProcess): Promise<number | null> {
-  if (worker.child.exitCode === null && worker.child.signalCode === null) {
-    worker.child.kill("SIGTERM");
-  }
-  return await worker.exited;
+function startWorker(docket: Docket, args: string[] = []): WorkerProcess {
+  return startWorkerProcess({ docket, tasks: TASKS, args: ["--concurrency", "1", ...args] });
 }
 
 async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
@@ -179,12 +105,9 @@ Deno.test("a strike issued here stops a task on a running worker in another proc
     assert.equal(await within(20_000, "the restored task", outcome(next)), "A-2");
     assert.deepEqual(log.lines(), ["A-2"]);
   } finally {
-    await stopWorker(worker);
+    assert.equal(await worker.stop("SIGTERM"), 0, "the worker stops gracefully");
     log.dispose();
   }
-  // Deno's node:child_process reports a child sent SIGTERM as killed by it even when it exits 0,
-  // so the graceful stop is checked in the worker's own log instead.
-  await worker.logged(/^Worker .* stopped$/);
 });
 
 Deno.test("a worker process loads every strike before it claims anything", async () => {
