@@ -31,7 +31,7 @@ export type { ScheduleEntry } from "./src/docket.ts";
 export { Agenda } from "./src/agenda.ts";
 export type { AgendaEntry, ScatterOptions } from "./src/agenda.ts";
 export { Execution } from "./src/execution.ts";
-export type { GetResultOptions } from "./src/execution.ts";
+export type { ExecutionHost, ExecutionInit, GetResultOptions } from "./src/execution.ts";
 export { Worker } from "./src/worker/worker.ts";
 export type { WorkerOptions } from "./src/worker/worker.ts";
 export { task } from "./src/task.ts";
@@ -102,6 +102,28 @@ export {
 } from "./src/errors.ts";
 export { decodeValue, encodeValue, SerializationError } from "./src/codec.ts";
 export { DocketKeys } from "./src/keys.ts";
+export type {
+  AdmissionCheck,
+  AdmitOutcome,
+  AdmitRequest,
+  Backend,
+  BackendWarn,
+  Consumer,
+  Delivery,
+  FinishRequest,
+  PendingTasks,
+  ProgressRecord,
+  ReleaseRequest,
+  RescheduleRequest,
+  RunRecord,
+  ScheduleOutcome,
+  ScheduleRequest,
+  SlotHold,
+  TaskMessage,
+  Unsubscribe,
+  WorkerRecord,
+} from "./src/storage/backend.ts";
+export type { RedisClient } from "./src/storage/redis/connection.ts";
 export { uuid7 } from "./src/uuid7.ts";
 export { createLogger } from "./src/logging/logger.ts";
 export type { LogFormat, Logger, LoggerOptions } from "./src/logging/logger.ts";

@@ -23,7 +23,9 @@ import { type TaskLike, toDefinition } from "./src/definition.ts";
 
 /** What to match: `payload` as a subset (every given field equal), `key` exactly. */
 export interface TaskMatch {
+  /** Fields the task's payload must have, each deeply equal; other fields are not compared. */
   payload?: Record<string, unknown>;
+  /** The task key, compared exactly. */
   key?: string;
 }
 

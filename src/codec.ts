@@ -8,12 +8,30 @@
  * @module
  */
 
-import { decode, encode } from "@msgpack/msgpack";
+import { Decoder, Encoder } from "@msgpack/msgpack";
 
 const ENCODE_OPTIONS = { useBigInt64: true, ignoreUndefined: true } as const;
 const DECODE_OPTIONS = { useBigInt64: true } as const;
+// One encoder and one decoder for the process: making them per call allocates a 2 KB buffer each
+// time. Both are safe to re-enter (they clone themselves when called while busy).
+const ENCODER = new Encoder(ENCODE_OPTIONS);
+const DECODER = new Decoder(DECODE_OPTIONS);
+/** Deeper than this, the quick check hands over to the full one (which also detects cycles). */
+const QUICK_CHECK_DEPTH = 32;
 
-/** Thrown when a value cannot travel as MessagePack. */
+/**
+ * Thrown when a value cannot travel as MessagePack; the message names the offending field.
+ *
+ * @example
+ * ```ts
+ * import { encodeValue, SerializationError } from "@docket/core";
+ * try {
+ *   encodeValue({ callback: () => {} }, "payload");
+ * } catch (error) {
+ *   error instanceof SerializationError; // true
+ * }
+ * ```
+ */
 export class SerializationError extends TypeError {
   /** Creates the error. */
   constructor(message: string) {
@@ -65,6 +83,37 @@ function findUnencodable(value: unknown, path: string, seen: Set<object>): strin
 }
 
 /**
+ * The common case of {@linkcode findUnencodable}, without building paths: true when `value` is
+ * certainly plain data. False means "look closer" (a problem, a possible cycle, or great depth).
+ */
+function isPlainData(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+    case "bigint":
+    case "undefined":
+      return true;
+    case "function":
+    case "symbol":
+      return false;
+  }
+  if (value === null || value instanceof Date || value instanceof Uint8Array) return true;
+  if (depth >= QUICK_CHECK_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainData(value[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const field in value as Record<string, unknown>) {
+    if (!Object.hasOwn(value as object, field)) continue;
+    if (!isPlainData((value as Record<string, unknown>)[field], depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
  * Encodes plain data as MessagePack, refusing what it cannot carry.
  *
  * @example
@@ -74,11 +123,13 @@ function findUnencodable(value: unknown, path: string, seen: Set<object>): strin
  * ```
  */
 export function encodeValue(value: unknown, what = "value"): Uint8Array {
-  const problem = findUnencodable(value, what, new Set());
-  if (problem) {
-    throw new SerializationError(`cannot serialize ${problem}: MessagePack carries data only`);
+  if (!isPlainData(value, 0)) {
+    const problem = findUnencodable(value, what, new Set());
+    if (problem) {
+      throw new SerializationError(`cannot serialize ${problem}: MessagePack carries data only`);
+    }
   }
-  return encode(value, ENCODE_OPTIONS);
+  return ENCODER.encode(value);
 }
 
 /**
@@ -91,7 +142,7 @@ export function encodeValue(value: unknown, what = "value"): Uint8Array {
  * ```
  */
 export function decodeValue(bytes: Uint8Array): unknown {
-  return decode(bytes, DECODE_OPTIONS);
+  return DECODER.decode(bytes);
 }
 
 /** An error reduced to data, so it can be stored and rebuilt elsewhere. */
@@ -118,7 +169,7 @@ const BUILT_IN_ERRORS: Record<string, new (message?: string) => Error> = {
  *
  * @example
  * ```ts
- * import { toErrorRecord } from "@docket/core";
+ * import { toErrorRecord } from "./codec.ts";
  * toErrorRecord(new RangeError("too big")).name; // "RangeError"
  * ```
  */
@@ -142,7 +193,7 @@ export function toErrorRecord(error: unknown): ErrorRecord {
  *
  * @example
  * ```ts
- * import { fromErrorRecord } from "@docket/core";
+ * import { fromErrorRecord } from "./codec.ts";
  * fromErrorRecord({ name: "TypeError", message: "bad" }) instanceof TypeError; // true
  * ```
  */

@@ -16,6 +16,11 @@ export const TASK_DEFINITION: unique symbol = Symbol.for("docket.task");
 
 /** A registered task, as the docket and worker use it. */
 export interface TaskDefinition {
+  /**
+   * The brand that tells a definition made by `task()` from a plain function.
+   *
+   * @internal
+   */
   readonly [TASK_DEFINITION]: true;
   /** The name the task is registered and sent under. */
   readonly name: string;

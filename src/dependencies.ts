@@ -4,10 +4,16 @@
  * @module
  */
 
-/** What a dependency factory receives: the running task's context. */
+/**
+ * What a dependency factory receives: the execution it is made for (for a `shared` dependency,
+ * the first execution that uses it on the worker).
+ */
 export interface DependencyScope {
+  /** The task key of the execution. */
   readonly key: string;
+  /** The name the task was sent under. */
   readonly taskName: string;
+  /** The task's arguments. */
   readonly payload: Record<string, unknown>;
 }
 
@@ -16,7 +22,9 @@ export type DependencyFactory<T> = (scope: DependencyScope) => T | Promise<T>;
 
 /** A dependency: made per execution (`depends`) or once per worker (`shared`). */
 export interface Dependency<T> {
+  /** `"execution"`: made for each run; `"worker"`: made once per worker, disposed when it stops. */
   readonly scope: "execution" | "worker";
+  /** Makes the value. */
   readonly factory: DependencyFactory<T>;
 }
 

@@ -40,7 +40,9 @@ export interface DocketOptions {
 
 /** Where and when a task is scheduled: `when` defaults to now, `key` to a new UUIDv7. */
 export interface AddOptions {
+  /** When the task is due; default now. */
   when?: When;
+  /** Its key; default a new UUIDv7. A key that is already live is left alone. */
   key?: string;
 }
 
@@ -111,8 +113,11 @@ export class ScheduleError extends Error {
 
 /** A live worker, as `workers()` and `snapshot()` report it. */
 export interface WorkerInfo {
+  /** The worker's name. */
   name: string;
+  /** When it last sent a heartbeat. */
   lastSeen: Date;
+  /** The names of the tasks it serves. */
   tasks: string[];
 }
 

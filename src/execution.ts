@@ -20,9 +20,11 @@ import {
   TERMINAL_STATES,
 } from "./types.ts";
 
-/** What an execution needs of its docket. */
+/** What an execution needs of its docket; `Docket` implements it. */
 export interface ExecutionHost {
+  /** The store the execution's record, progress and events are read from. */
   readonly backend: Backend;
+  /** The key layout, for the execution's state and progress channels. */
   readonly keys: DocketKeys;
   /** Milliseconds; 0 means nothing is kept (fire-and-forget). */
   readonly executionTtl: number;
@@ -30,21 +32,33 @@ export interface ExecutionHost {
 
 /** The fields an execution starts with. */
 export interface ExecutionInit {
+  /** The task key. */
   key: string;
+  /** The registered name the task was sent under. */
   taskName: string;
+  /** The task's arguments. */
   payload: Payload;
+  /** When the task is due, epoch milliseconds. */
   when: number;
+  /** 1 on the first run, 2 on the first retry, … */
   attempt: number;
+  /** The generation of the record the execution comes from; default 0. */
   generation?: number;
+  /** The state it starts in; default `scheduled`. */
   state?: ExecutionState;
+  /** What the call that made it did; default `loaded`. */
   disposition?: Disposition;
+  /** The worker running the task, if one is. */
   worker?: string;
+  /** When the current run started, epoch milliseconds. */
   startedAt?: number;
 }
 
 /** Options of {@linkcode Execution.getResult}: wait at most `timeout`, or until `deadline`. */
 export interface GetResultOptions {
+  /** How long to wait at most; not with `deadline`. Default: no limit. */
   timeout?: Duration;
+  /** The instant to stop waiting at; not with `timeout`. Default: no limit. */
   deadline?: When;
 }
 
@@ -258,6 +272,11 @@ export class Execution {
    * Waits for the task to finish and returns its result; rejects with the task's own error, with
    * `ExecutionCancelledError`, or with a `TimeoutError` when the wait runs out. Waits on pub/sub,
    * without polling. Refuses at once on a docket that keeps nothing (`executionTtl: 0`).
+   *
+   * @example
+   * ```ts ignore
+   * const result = await execution.getResult({ timeout: { minutes: 1 } });
+   * ```
    */
   async getResult(options: GetResultOptions = {}): Promise<unknown> {
     if (options.timeout !== undefined && options.deadline !== undefined) {

@@ -59,25 +59,45 @@ export interface ProgressInfo {
   updatedAt: Date | undefined;
 }
 
-/** A state change, as `Execution.subscribe()` yields it. */
+/**
+ * A state change, as `Execution.subscribe()` yields it. The first event carries everything the
+ * execution knows; later ones carry only the fields their change sets.
+ */
 export interface StateEvent {
+  /** Always `"state"`: tells this event from a {@linkcode ProgressEvent}. */
   type: "state";
+  /** The task key of the execution. */
   key: string;
+  /** The state the execution is now in. */
   state: ExecutionState;
+  /** When the task is due; set on `scheduled`, `queued` and `running` events. */
   when: Date | undefined;
+  /** The worker running the task; set on `running` events. */
   worker: string | undefined;
+  /** When the current run started; set on `running` events. */
   startedAt: Date | undefined;
+  /** When the task completed, failed or was cancelled; set on those events. */
   completedAt: Date | undefined;
+  /** `"Name: message"` of the failure; set on `failed` events. */
   error: string | undefined;
 }
 
-/** A progress change, as `Execution.subscribe()` yields it. */
+/**
+ * A progress change, as `Execution.subscribe()` yields it. The first event is the progress as
+ * last read; each later one carries the whole record after its change.
+ */
 export interface ProgressEvent {
+  /** Always `"progress"`: tells this event from a {@linkcode StateEvent}. */
   type: "progress";
+  /** The task key of the execution. */
   key: string;
+  /** Units done so far (`undefined` before the task reports anything). */
   current: number | undefined;
+  /** Units in all, once the task has set it. */
   total: number | undefined;
+  /** The last message set, if any. */
   message: string | undefined;
+  /** When progress last changed. */
   updatedAt: Date | undefined;
 }
 

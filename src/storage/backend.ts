@@ -12,12 +12,15 @@ import type { ExecutionState } from "../types.ts";
 
 /** A task as it travels: on the stream, parked for later, or rebuilt from the runs record. */
 export interface TaskMessage {
+  /** The task key. */
   key: string;
+  /** The registered name the task was sent under. */
   task: string;
   /** The payload, MessagePack-encoded. */
   data: Uint8Array;
   /** Due time, epoch milliseconds. */
   when: number;
+  /** 1 on the first run, 2 on the first retry, … */
   attempt: number;
   /**
    * The generation the message was written with; a newer generation in the runs record marks it
@@ -30,10 +33,15 @@ export interface TaskMessage {
 export interface ScheduleRequest {
   /** `add` skips a key that is live; `replace` supersedes it. */
   mode: "add" | "replace";
+  /** The task key. */
   key: string;
+  /** The registered name the task is sent under. */
   task: string;
+  /** The payload, MessagePack-encoded. */
   data: Uint8Array;
+  /** Due time, epoch milliseconds. */
   when: number;
+  /** The attempt number the message carries (1 for a new task). */
   attempt: number;
   /** Keep a runs record (state, dedup, events). Off only for fire-and-forget tasks without a key. */
   tracked: boolean;
@@ -51,6 +59,7 @@ export type ScheduleOutcome = "scheduled" | "exists" | "stale";
 export interface Delivery {
   /** The stream entry id (opaque outside the backend). */
   id: string;
+  /** The task the message carries. */
   message: TaskMessage;
   /** True when the message was taken over from a worker that stopped renewing its lease. */
   redelivered: boolean;
@@ -58,9 +67,13 @@ export interface Delivery {
 
 /** How a run ended, to be recorded. */
 export interface FinishRequest {
+  /** The stream entry id of the run's message, to acknowledge. */
   id: string;
+  /** The task key. */
   key: string;
+  /** The generation the run's message carried; a record with a newer one is left alone. */
   generation: number;
+  /** How the run ended. */
   state: Extract<ExecutionState, "completed" | "failed" | "cancelled">;
   /** `"Name: message"`, for failures. */
   error?: string;
@@ -72,49 +85,76 @@ export interface FinishRequest {
 
 /** A run that is acknowledged and written again for a later attempt (retries). */
 export interface RescheduleRequest {
+  /** The stream entry id of the finished attempt's message, to acknowledge. */
   id: string;
   /**
    * The generation of the run being retried: the next attempt is written only while the record
    * still carries it (a replaced or cancelled run is acknowledged and not retried).
    */
   expectGeneration?: number;
+  /** The task key. */
   key: string;
+  /** The registered name the task is sent under. */
   task: string;
+  /** The payload, MessagePack-encoded. */
   data: Uint8Array;
+  /** When the next attempt is due, epoch milliseconds. */
   when: number;
+  /** The next attempt's number. */
   attempt: number;
+  /** Keep a runs record, as `ScheduleRequest.tracked` says. */
   tracked: boolean;
 }
 
 /** The execution record of a tracked task. */
 export interface RunRecord {
+  /** The task key. */
   key: string;
+  /** The execution's state. */
   state: ExecutionState;
+  /** The registered name the task was sent under. */
   task?: string;
+  /** The payload, MessagePack-encoded. */
   data?: Uint8Array;
+  /** Due time, epoch milliseconds. */
   when?: number;
+  /** 1 on the first run, 2 on the first retry, … */
   attempt?: number;
+  /** Bumped on every write of the key; a message with an older one is stale. */
   generation?: number;
+  /** The worker running (or that ran) the task. */
   worker?: string;
+  /** When the current (or last) run started, epoch milliseconds. */
   startedAt?: number;
+  /** When the task completed, failed or was cancelled, epoch milliseconds. */
   completedAt?: number;
+  /** `"Name: message"`, for failures. */
   error?: string;
+  /** The error record, MessagePack-encoded. */
   failure?: Uint8Array;
+  /** The result, MessagePack-encoded (absent for `undefined`). */
   result?: Uint8Array;
 }
 
 /** A progress record. */
 export interface ProgressRecord {
+  /** Units done so far. */
   current?: number;
+  /** Units in all, once the task has set it. */
   total?: number;
+  /** The last message set, if any. */
   message?: string;
+  /** When progress last changed, epoch milliseconds. */
   updatedAt?: number;
 }
 
 /** A live worker, as the registry holds it. */
 export interface WorkerRecord {
+  /** The worker's name. */
   name: string;
+  /** When it last sent a heartbeat, epoch milliseconds. */
   lastSeen: number;
+  /** The names of the tasks it serves. */
   tasks: string[];
 }
 
@@ -139,9 +179,11 @@ export type AdmissionCheck =
 
 /** A gated delivery to evaluate against every flow control of its task, in one atomic step. */
 export interface AdmitRequest {
+  /** The delivery to admit. */
   delivery: Delivery;
   /** The worker asking; recorded as the runner when the task is admitted. */
   worker: string;
+  /** Every flow control of the task, resolved for the delivery's payload. */
   checks: AdmissionCheck[];
   /** The worker's redelivery timeout: a slot not renewed for this long is stale. */
   leaseMs: number;
@@ -187,8 +229,11 @@ export interface ReleaseRequest {
 
 /** Concurrency slots a running task holds, to renew with its lease. */
 export interface SlotHold {
+  /** The task key of the running task. */
   key: string;
+  /** The generation of its run; with the key it names the slot. */
   generation: number;
+  /** Names of the concurrency limits whose slots it holds (`AdmissionCheck.name`). */
   limits: string[];
 }
 

@@ -1,3 +1,9 @@
+/**
+ * The `admit` Lua script: admission control for a delivery whose task has flow controls.
+ *
+ * @module
+ */
+
 import { defineScript } from "../script.ts";
 
 /**

@@ -1,3 +1,9 @@
+/**
+ * The `cancel` Lua script: cancels a task in any state and announces it.
+ *
+ * @module
+ */
+
 import { defineScript } from "../script.ts";
 
 /**

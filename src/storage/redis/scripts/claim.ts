@@ -1,3 +1,9 @@
+/**
+ * The `claim` Lua script: decides which messages of a delivered batch run, and drops the rest.
+ *
+ * @module
+ */
+
 import { defineScript } from "../script.ts";
 
 /**

@@ -1,3 +1,9 @@
+/**
+ * The `finish` Lua script: records how a batch of runs ended and acknowledges their messages.
+ *
+ * @module
+ */
+
 import { defineScript } from "../script.ts";
 
 /**

@@ -1,3 +1,9 @@
+/**
+ * The `move_due` Lua script: moves future tasks that have come due to the stream.
+ *
+ * @module
+ */
+
 import { defineScript } from "../script.ts";
 
 /**

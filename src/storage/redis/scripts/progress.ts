@@ -1,3 +1,9 @@
+/**
+ * The `progress` Lua script: updates a task's progress record and publishes it.
+ *
+ * @module
+ */
+
 import { defineScript } from "../script.ts";
 
 /**

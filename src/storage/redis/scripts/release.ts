@@ -1,3 +1,9 @@
+/**
+ * The `release` Lua script: frees concurrency slots and wakes the waiters that fit.
+ *
+ * @module
+ */
+
 import { defineScript } from "../script.ts";
 
 /**

@@ -1,3 +1,9 @@
+/**
+ * The `renew_slots` Lua script: renews the concurrency slots of running tasks.
+ *
+ * @module
+ */
+
 import { defineScript } from "../script.ts";
 
 /**

@@ -1,3 +1,9 @@
+/**
+ * The `schedule` Lua script: writes a task (add, replace, or a retry's next attempt).
+ *
+ * @module
+ */
+
 import { defineScript } from "../script.ts";
 
 /**
