@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { Docket, type DocketOptions } from "../mod.ts";
 import { createLogger } from "../src/logging/logger.ts";
 
-function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

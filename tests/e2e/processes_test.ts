@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { Docket, type Execution } from "../../mod.ts";
-import { LogCapture, redisUrl, uniqueName } from "../_harness.ts";
+import { freePort, LogCapture, redisUrl, startRedisServer, uniqueName } from "../_harness.ts";
 import { startWorkerProcess, type WorkerProcess } from "../_processes.ts";
 import { nap, whereAmI } from "../fixtures/e2e_tasks.ts";
 
@@ -87,3 +87,41 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     assert.match(worker.output(), new RegExp(`Received ${signal}`));
   });
 }
+
+Deno.test("a worker started while Redis is down keeps retrying, then serves; health check answers", async () => {
+  const server = await startRedisServer();
+  const healthPort = await freePort();
+  try {
+    await server.stop();
+    const name = uniqueName("e2e-down");
+    const worker = startWorkerProcess({
+      docket: { url: server.url, name },
+      tasks: TASKS,
+      name: "patient",
+      args: ["--reconnection-delay", "200ms", "--healthcheck-port", String(healthPort)],
+    });
+    try {
+      const refused = await worker.logged(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/0/);
+      assert.equal(refused.level, 50, "logged as an error");
+      const health = await fetch(`http://127.0.0.1:${healthPort}/`);
+      assert.equal(health.status, 200);
+      assert.equal(await health.text(), "OK");
+      await server.start();
+      await using docket = await Docket.connect({
+        name,
+        url: server.url,
+        logger: new LogCapture().logger,
+      });
+      docket.register(whereAmI);
+      const execution = await docket.add(whereAmI)({ n: 7 });
+      assert.deepEqual(await execution.getResult({ timeout: 15_000 }), {
+        n: 7,
+        runtime: "deno",
+      });
+    } finally {
+      assert.equal(await worker.stop("SIGTERM"), 0, worker.output());
+    }
+  } finally {
+    await server.dispose();
+  }
+});
