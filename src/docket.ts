@@ -290,10 +290,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     options: AddOptions = {},
   ): (payload?: P) => Promise<Execution> {
     const { name } = this.resolveTask(task);
-    return async (payload?: P) => {
-      const [execution] = await this.#write("add", name, options, [payload ?? {}]);
-      return execution;
-    };
+    return (payload?: P) => this.#writeOne("add", name, options, payload ?? {});
   }
 
   /**
@@ -389,10 +386,26 @@ export class Docket implements ExecutionHost, AsyncDisposable {
       throw new TypeError("replace needs a key: replace(task, { key, when? })");
     }
     const { name } = this.resolveTask(task);
-    return async (payload?: P) => {
-      const [execution] = await this.#write("replace", name, options, [payload ?? {}]);
-      return execution;
-    };
+    return (payload?: P) => this.#writeOne("replace", name, options, payload ?? {});
+  }
+
+  /** `#write` for a single task (`add` and `replace`), without the lists. */
+  async #writeOne(
+    mode: "add" | "replace",
+    name: string,
+    options: AddOptions,
+    payload: Payload,
+  ): Promise<Execution> {
+    this.#assertOpen();
+    const now = Date.now();
+    const when = options.when === undefined ? now : toEpochMillis(options.when);
+    checkKey(options.key);
+    const { execution, request } = this.#prepare(mode, name, payload, when, options.key, now);
+    if (request) {
+      const [outcome] = await this.backend.schedule([request], now);
+      execution.disposition = outcome === "exists" ? "already_scheduled" : "scheduled";
+    }
+    return execution;
   }
 
   async #write(
@@ -404,9 +417,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     this.#assertOpen();
     const now = Date.now();
     const when = options.when === undefined ? now : toEpochMillis(options.when);
-    if (options.key !== undefined && (typeof options.key !== "string" || !options.key)) {
-      throw new TypeError(`key must be a non-empty string, got ${String(options.key)}`);
-    }
+    checkKey(options.key);
     const prepared = payloads.map((payload) =>
       this.#prepare(mode, name, payload, when, options.key, now)
     );
@@ -474,10 +485,12 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * ```
    */
   isStruck(name: string, key: string, payload: Payload): boolean {
-    return this.strikeList.strikes.isStruck(name, key, payload, (message) => {
-      this.logger.warn(message);
-    });
+    return this.strikeList.strikes.isStruck(name, key, payload, this.#warnStrike);
   }
+
+  #warnStrike = (message: string): void => {
+    this.logger.warn(message);
+  };
 
   /**
    * Cancels a task in any state: a waiting task is removed, a running one is aborted.
@@ -707,6 +720,12 @@ export class Docket implements ExecutionHost, AsyncDisposable {
 
   #assertOpen(): void {
     if (this.#closed) throw new Error(`docket "${this.name}" is closed`);
+  }
+}
+
+function checkKey(key: unknown): void {
+  if (key !== undefined && (typeof key !== "string" || !key)) {
+    throw new TypeError(`key must be a non-empty string, got ${String(key)}`);
   }
 }
 

@@ -34,6 +34,11 @@ export class DocketKeys {
    * look at them next (epoch ms); members are limit names (see {@linkcode DocketKeys.flow}).
    */
   readonly concurrencyWatch: string;
+  /**
+   * Present while cancellation tombstones of untracked (fire-and-forget) tasks may exist: it
+   * outlives each one, so workers skip looking for tombstones while it is absent.
+   */
+  readonly tombstones: string;
   /** The consumer group every worker reads the stream through. */
   readonly group = "docket-workers";
 
@@ -49,6 +54,7 @@ export class DocketKeys {
     this.workers = `${this.prefix}:workers`;
     this.cancelChannel = `${this.prefix}:cancel`;
     this.concurrencyWatch = `${this.prefix}:concurrency-watch`;
+    this.tombstones = `${this.prefix}:tombstones`;
   }
 
   /** The execution record of a task. */

@@ -133,6 +133,26 @@ export function unavailableControls(taskName: string): {
   retry: RetryControl;
   timeout: TimeoutControl;
 } {
+  // Frozen, so one set per task name serves every run of that task.
+  let controls = unavailableByTask.get(taskName);
+  if (!controls) {
+    // Names come from messages (unknown ones too): keep the cache from growing without bound.
+    if (unavailableByTask.size >= 1_000) unavailableByTask.clear();
+    controls = makeUnavailableControls(taskName);
+    unavailableByTask.set(taskName, controls);
+  }
+  return controls;
+}
+
+type UnavailableControls = ReturnType<typeof makeUnavailableControls>;
+
+const unavailableByTask = new Map<string, UnavailableControls>();
+
+function makeUnavailableControls(taskName: string): {
+  perpetual: PerpetualControl;
+  retry: RetryControl;
+  timeout: TimeoutControl;
+} {
   return {
     perpetual: unavailable(
       "perpetual",

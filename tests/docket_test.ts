@@ -280,3 +280,68 @@ withDocket("fire-and-forget: nothing kept, getResult refuses at once", async (do
   assert.equal(await docket.getExecution(execution.key), null);
   assert.equal(await docket.getExecution(keyed.key), null);
 }, { executionTtl: 0 });
+
+withDocket("adds made together are each answered on their own", async (docket) => {
+  await docket.add(echo, { key: "live" })({ v: 0 });
+  const together = await Promise.all([
+    docket.add(echo, { key: "live" })({ v: 1 }),
+    docket.add(echo, { key: "new" })({ v: 2 }),
+    docket.add(echo, { key: "new" })({ v: 3 }),
+    docket.add(echo)({ v: 4 }),
+  ]);
+  assert.deepEqual(
+    together.map((e) => e.disposition),
+    ["already_scheduled", "scheduled", "already_scheduled", "scheduled"],
+  );
+  const scheduled = await docket.schedule([
+    { task: echo, payload: { v: 5 }, key: "new" },
+    { task: echo, payload: { v: 6 }, key: "fresh" },
+  ]);
+  assert.deepEqual(scheduled.map((e) => e.disposition), ["already_scheduled", "scheduled"]);
+  const record = await docket.getExecution("new");
+  assert.equal(record?.state, ExecutionState.QUEUED);
+  assert.deepEqual(record?.payload, { v: 2 });
+  await new Worker(docket, FAST).runUntilFinished();
+  assert.deepEqual(await together[1].getResult({ timeout: 5_000 }), { v: 2 });
+  assert.deepEqual(await together[3].getResult({ timeout: 5_000 }), { v: 4 });
+  assert.deepEqual(await scheduled[1].getResult({ timeout: 5_000 }), { v: 6 });
+  assert.deepEqual(await docket.backend.counts(), { stream: 0, queue: 0 });
+});
+
+Deno.test("an add due now writes what the general schedule script writes [redis]", async () => {
+  if (!BACKENDS.includes("redis")) return;
+  await using docket = await connectDocket("redis");
+  docket.register(echo);
+  const redis = await docket.redis();
+  const when = Date.now() - 1;
+  await docket.add(echo, { key: "fast", when })({ v: 1 }); // the add_now script
+  await docket.replace(echo, { key: "general", when })({ v: 1 }); // the schedule script
+  const record = async (key: string) => {
+    const flat = await redis.sendCommand(["HGETALL", docket.keys.runs(key)]) as string[];
+    const fields = Object.fromEntries(
+      Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]),
+    );
+    return { ...fields, key: "(key)", sid: typeof fields.sid };
+  };
+  assert.deepEqual(await record("fast"), await record("general"));
+  const entries = await redis.sendCommand(["XRANGE", docket.keys.stream, "-", "+"]) as [
+    string,
+    string[],
+  ][];
+  const [fast, general] = entries.map(([, flat]) => flat.map((v) => v === "fast" ? "general" : v));
+  assert.deepEqual(fast, general);
+});
+
+withDocket("fire-and-forget: a task cancelled while queued never runs", async (docket) => {
+  const ran: unknown[] = [];
+  const record = task({ name: "record_ff", run: ({ n }: { n: number }) => void ran.push(n) });
+  docket.register(record);
+  await new Worker(docket, FAST).runUntilFinished(); // the worker has read the stream before
+  const doomed = await docket.add(record)({ n: 1 });
+  await docket.add(record)({ n: 2 });
+  await docket.cancel(doomed.key);
+  await docket.add(record)({ n: 3 });
+  await new Worker(docket, FAST).runUntilFinished();
+  assert.deepEqual(ran, [2, 3]);
+  assert.deepEqual(await docket.backend.counts(), { stream: 0, queue: 0 });
+}, { executionTtl: 0 });

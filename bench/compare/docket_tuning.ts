@@ -14,7 +14,13 @@ export interface DocketTuning {
   schedulingResolution: number;
 }
 
-/** The values docket's production guide runs workers with. */
+/**
+ * The defaults of docket's worker command (`cli.ts worker`, src/cli/worker_command.ts), which is
+ * how docket runs in production. (A `Worker` made in code defaults minimumCheckInterval to 250
+ * ms.) Neither knob paces a busy worker: a worker that has just claimed a full batch reads on
+ * without blocking, a blocking read returns as soon as work arrives, and future tasks are moved
+ * when they come due if that is sooner than the scheduling resolution.
+ */
 export const DEFAULT_DOCKET_TUNING: DocketTuning = {
   minimumCheckInterval: 100,
   schedulingResolution: 250,

@@ -20,6 +20,8 @@ export interface RedisServer {
   readonly version: string;
   /** Stops the server (SIGTERM, then SIGKILL) and removes its directory; safe to call twice. */
   stop(): Promise<void>;
+  /** Kills the server and removes its directory at once, synchronously (for exit handlers). */
+  kill(): void;
 }
 
 function freePort(): number {
@@ -136,6 +138,16 @@ export async function startRedisServer(): Promise<RedisServer> {
         stopped = true;
         await stopProcess(child);
         await Deno.remove(dir, { recursive: true }).catch(() => {});
+      },
+      kill() {
+        if (stopped) return;
+        stopped = true;
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        try {
+          Deno.removeSync(dir, { recursive: true });
+        } catch { /* already gone */ }
       },
     };
   }

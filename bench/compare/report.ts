@@ -226,6 +226,8 @@ export interface ReportDocument {
   machine: MachineInfo;
   settings: string[];
   table: Table;
+  /** The issue's targets checked against this run (markdown; empty when none ran). */
+  targets: string;
   warnings: string[];
 }
 
@@ -268,6 +270,7 @@ export function renderDocument(doc: ReportDocument): string {
     "## Results",
     "",
     doc.table.markdown,
+    ...(doc.targets ? ["", "## Targets", "", doc.targets] : []),
     ...(notes ? ["", "## Notes", "", ...notes.split("\n").map((line) => `- ${line}`)] : []),
     "",
   ].join("\n");

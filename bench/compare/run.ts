@@ -31,6 +31,7 @@ import {
   type Results,
 } from "./report.ts";
 import { allScenarios, scaledWorkload, type Scenario, type Workload } from "./scenarios.ts";
+import { renderTargets } from "./targets.ts";
 
 /** Whole-run bound, above the contenders' own bounds, for loops that have none (enqueue). */
 const RUN_TIMEOUT_MS = MEASUREMENT_TIMEOUT_MS + 120_000;
@@ -194,6 +195,16 @@ async function runScenario(
   }
 }
 
+function tuningSource(t: DocketTuning): string {
+  const production = t.minimumCheckInterval === DEFAULT_DOCKET_TUNING.minimumCheckInterval &&
+    t.schedulingResolution === DEFAULT_DOCKET_TUNING.schedulingResolution;
+  return production
+    ? "the defaults of docket's worker command, as docket runs in production"
+    : "set on the command line; the worker command's defaults are " +
+      `${DEFAULT_DOCKET_TUNING.minimumCheckInterval} ms and ` +
+      `${DEFAULT_DOCKET_TUNING.schedulingResolution} ms`;
+}
+
 function settingsLines(options: Options, workload: Workload, versions: string[]): string[] {
   const t = options.tuning;
   return [
@@ -202,8 +213,9 @@ function settingsLines(options: Options, workload: Workload, versions: string[])
     "or docket name; cells are median ±half the min–max range (as % of the median)",
     `versions: ${versions.join(", ")}`,
     `docket worker: minimumCheckInterval ${t.minimumCheckInterval} ms, schedulingResolution ` +
-    `${t.schedulingResolution} ms; drains time \`worker.runUntilFinished()\`, so they include ` +
-    "the worker's last idle check",
+    `${t.schedulingResolution} ms (${tuningSource(t)}); drains time ` +
+    "`worker.runUntilFinished()`, so they include starting the worker and its last check " +
+    "for more work",
     "BullMQ: default ioredis connections (`connection: { host, port }`); a drain ends at the " +
     "last `completed` event",
     "drains: pre-filled (docket `addMany`, BullMQ `addBulk`, 1,000 per call) before the clock " +
@@ -245,6 +257,18 @@ function invokedAs(args: string[]): string {
     ? "deno task bench:compare"
     : "deno run -A bench/compare/run.ts";
   return [base, ...args].join(" ");
+}
+
+/** Lays the written report out as `deno fmt` would, so the repository's format check passes. */
+async function formatMarkdown(path: string): Promise<void> {
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", path],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    console.error(`warning: deno fmt ${path} failed: ${new TextDecoder().decode(stderr).trim()}`);
+  }
 }
 
 /** Library bugs may reject promises nobody awaits; that must not end the run before cleanup. */
@@ -310,7 +334,13 @@ async function compare(options: Options, server: RedisServer, warnings: string[]
   }
   const versions = await Promise.all(["bullmq", "ioredis", "redis", "pino"].map(packageVersion));
   const table = renderTable(scenarios, results, baseline, challengers);
-  return { table, settings: settingsLines(options, workload, versions), warnings };
+  const targets = renderTargets(
+    results,
+    baseline.contender.name,
+    "docket",
+    "bench/PROFILE.md says where the time goes",
+  );
+  return { table, targets, settings: settingsLines(options, workload, versions), warnings };
 }
 
 /**
@@ -339,10 +369,12 @@ async function main(): Promise<number> {
   stopOnSignals(server);
   console.error(`redis-server ${server.version} on ${server.url}`);
   try {
-    const { table, settings } = await compare(options, server, warnings);
+    const { table, targets, settings } = await compare(options, server, warnings);
     await warnIfBusy("at the end", warnings);
     const notes = renderNotes(table, warnings);
-    console.log(`\n${table.markdown}${notes ? `\n\n${notes}` : ""}`);
+    console.log(
+      `\n${table.markdown}${targets ? `\n\n${targets}` : ""}${notes ? `\n\n${notes}` : ""}`,
+    );
     if (options.writePath) {
       const document = renderDocument({
         command: invokedAs(Deno.args),
@@ -351,9 +383,11 @@ async function main(): Promise<number> {
         machine: await describeMachine(server.version, await bunVersion(), loadAtStart),
         settings,
         table,
+        targets,
         warnings,
       });
       await Deno.writeTextFile(options.writePath, document);
+      await formatMarkdown(options.writePath);
       console.error(`wrote ${options.writePath}`);
     }
     return 0;

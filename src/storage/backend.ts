@@ -278,6 +278,8 @@ export interface Backend {
   finish(requests: FinishRequest[], now: number, ttlMs: number): Promise<void>;
   /** Moves up to `limit` due future tasks to the stream; returns how many moved. */
   moveDue(now: number, limit: number): Promise<number>;
+  /** When the earliest future task is due (epoch ms); undefined when none is waiting. */
+  nextDue(): Promise<number | undefined>;
   /** Opens a consumer for a worker. */
   consumer(name: string, warn: BackendWarn): Promise<Consumer>;
   /** Reads a task's execution record. */

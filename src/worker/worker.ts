@@ -16,7 +16,13 @@ import type { Dependency } from "../dependencies.ts";
 import { type Duration, toMillis } from "../duration.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { Payload } from "../types.ts";
-import { CancelledByRequest, executeDelivery, type RunEnvironment } from "./run.ts";
+import {
+  type Admit,
+  CancelledByRequest,
+  executeDelivery,
+  RunAbort,
+  type RunEnvironment,
+} from "./run.ts";
 import { SharedDependencies } from "./dependencies.ts";
 import { FlowControl } from "./admission.ts";
 
@@ -32,7 +38,10 @@ export interface WorkerOptions {
   reconnectionDelay?: Duration;
   /** The longest the worker waits for new work before checking again. Default 250 ms. */
   minimumCheckInterval?: Duration;
-  /** How often future tasks that have come due are moved to the stream. Default 250 ms. */
+  /**
+   * How often future tasks that have come due are moved to the stream. Default 250 ms. (A task
+   * due sooner than that is moved when it comes due.)
+   */
   schedulingResolution?: Duration;
   /** Seed tasks marked `automatic` (perpetual, cron) when the worker starts. Default true. */
   scheduleAutomaticTasks?: boolean;
@@ -85,6 +94,17 @@ const defaultFallback: TaskDefinition = defineTask({
     );
   },
 });
+
+/** A run the worker holds a slot for. */
+interface ActiveEntry {
+  readonly abort: RunAbort;
+  readonly delivery: Delivery;
+  done: Promise<void>;
+  /** Concurrency-limit slots it holds (flow control). */
+  hold?: SlotHold;
+  /** Has flow controls: keeps the worker's slot until those slots are given back, too. */
+  gated: boolean;
+}
 
 /** Sleeps that `wake()` ends early, for every loop sleeping on it at once. */
 class Pause {
@@ -140,18 +160,17 @@ export class Worker implements AsyncDisposable {
   #fallback: TaskDefinition;
   #workerDependencies: Readonly<Record<string, Dependency<unknown>>>;
   #shared = new SharedDependencies();
-  #active = new Map<
-    string,
-    { controller: AbortController; delivery: Delivery; done: Promise<void>; hold?: SlotHold }
-  >();
+  #active = new Map<string, ActiveEntry>();
   #flow: FlowControl;
   #running?: Promise<void>;
   #stopping = false;
   #slotFreed = new Pause();
   #loopPause = new Pause();
-  #finishBuffer: { request: FinishRequest; resolve: () => void; reject: (e: unknown) => void }[] =
-    [];
-  #flushScheduled = false;
+  #finishBuffer: FinishRequest[] = [];
+  /** Settles when the buffered ends are written; every run in the buffer waits on it. */
+  #finishBatch?: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
+  /** Writes of ends under way. */
+  #flushes = new Set<Promise<void>>();
   #runCounts = new Map<string, number>();
   #reseedInterval: number;
 
@@ -263,7 +282,7 @@ export class Worker implements AsyncDisposable {
       this.#stopping = true;
       this.#loopPause.wake();
       await Promise.allSettled([...this.#active.values()].map((run) => run.done));
-      await this.#flushFinishes();
+      await this.#settleFinishes();
       await this.#flow.settle();
       await Promise.allSettled(background);
       await unsubscribe?.();
@@ -304,43 +323,88 @@ export class Worker implements AsyncDisposable {
     let lastReclaim = 0;
     const reclaimEvery = Math.max(10, Math.min(1_000, this.redeliveryTimeout / 2));
     const gated = (task: string) => this.#flow.gated(this.docket.tasks.get(task) ?? this.#fallback);
-    while (!this.#stopping) {
-      const free = this.concurrency - this.#active.size;
-      if (free <= 0) {
-        await this.#slotFreed.sleep(this.minimumCheckInterval);
-        continue;
-      }
+    const env = this.#environment(counted);
+    // While work is waiting (the last claim came back full), claims do not block, and a second
+    // one may go out while the first is under way, each for at most half the slots: one batch
+    // is read and claimed while the other is being started. Slots a claim may fill are held for
+    // it, so the worker never has more than `concurrency` tasks in hand. When the stream runs
+    // dry, one claim at a time waits for new work, as long as `minimumCheckInterval`.
+    let more = false;
+    let emptied = false;
+    let failure: { error: unknown } | undefined;
+    let reserved = 0;
+    const claims = new Set<Promise<void>>();
+    const claim = (count: number, blockMs: number) => {
       const now = Date.now();
-      const reclaim = now - lastReclaim >= reclaimEvery;
+      const reclaim = claims.size === 0 && now - lastReclaim >= reclaimEvery;
       if (reclaim) lastReclaim = now;
-      let deliveries: Delivery[];
-      try {
-        deliveries = await consumer.claim({
-          count: free,
-          blockMs: this.minimumCheckInterval,
-          reclaimIdleMs: reclaim ? this.redeliveryTimeout : undefined,
-          now,
-          gated,
-        });
-      } catch (error) {
-        if (this.#stopping) break;
-        this.logger.error(
-          { err: error },
-          `reading work failed; retrying in ${this.reconnectionDelay} ms`,
-        );
-        await this.#loopPause.sleep(this.reconnectionDelay);
-        continue;
+      reserved += count;
+      const claimed: Promise<void> = consumer.claim({
+        count,
+        blockMs,
+        reclaimIdleMs: reclaim ? this.redeliveryTimeout : undefined,
+        now,
+        gated,
+      }).then(
+        (deliveries) => {
+          reserved -= count;
+          for (const delivery of deliveries) this.#launch(delivery, env);
+          more = deliveries.length >= count;
+          emptied = deliveries.length === 0;
+        },
+        (error) => {
+          reserved -= count;
+          more = false;
+          failure ??= { error };
+        },
+      ).finally(() => {
+        claims.delete(claimed);
+        this.#slotFreed.wake();
+      });
+      claims.add(claimed);
+    };
+    try {
+      while (!this.#stopping) {
+        if (failure) {
+          const { error } = failure;
+          failure = undefined;
+          if (claims.size > 0) await Promise.all(claims);
+          if (this.#stopping) break;
+          this.logger.error(
+            { err: error },
+            `reading work failed; retrying in ${this.reconnectionDelay} ms`,
+          );
+          await this.#loopPause.sleep(this.reconnectionDelay);
+          continue;
+        }
+        if (emptied && claims.size === 0) {
+          emptied = false;
+          if (mode === "until-finished") {
+            // Runs that end in this turn of the event loop (the last batch, often) free their
+            // slots first, rather than leaving the worker to wait out a blocking read.
+            if (this.#active.size > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+            if (this.#active.size === 0 && await this.#finished()) break;
+          }
+        }
+        const free = this.concurrency - this.#active.size - reserved;
+        const lane = Math.ceil(this.concurrency / 2);
+        if (free > 0 && claims.size === 0) {
+          claim(more ? Math.min(free, lane) : free, more ? 0 : this.minimumCheckInterval);
+        } else if (free > 0 && more && claims.size < 2) {
+          claim(Math.min(free, lane), 0);
+        } else {
+          await this.#slotFreed.sleep(this.minimumCheckInterval);
+        }
       }
-      for (const delivery of deliveries) this.#launch(delivery, counted);
-      if (mode === "until-finished" && deliveries.length === 0 && this.#active.size === 0) {
-        if (await this.#finished()) break;
-      }
+    } finally {
+      // What claims under way bring is started (and so waited for) like any other run.
+      while (claims.size > 0) await Promise.all(claims);
     }
   }
 
   async #finished(): Promise<boolean> {
     try {
-      await this.#flushFinishes();
+      await this.#settleFinishes();
       const counts = await this.docket.backend.counts();
       return counts.stream === 0 && counts.queue === 0 && this.#active.size === 0;
     } catch {
@@ -348,28 +412,40 @@ export class Worker implements AsyncDisposable {
     }
   }
 
-  #launch(delivery: Delivery, counted?: Set<string>): void {
-    const { message } = delivery;
-    const definition = this.docket.tasks.get(message.task) ?? this.#fallback;
-    const controller = new AbortController();
-    const env: RunEnvironment = {
-      docket: this.docket,
+  /** What every run of this worker shares. */
+  #environment(counted?: Set<string>): RunEnvironment {
+    const docket = this.docket;
+    return {
+      docket,
       worker: this,
       logger: this.logger,
       sharedDependencies: this.#shared,
       workerDependencies: this.#workerDependencies,
       finish: (request) => this.#finish(request),
-      isStruck: (task, key, payload) => this.docket.isStruck(task, key, payload),
-      onStart: (key) => {
-        if (counted?.has(key)) this.#runCounts.set(key, (this.#runCounts.get(key) ?? 0) + 1);
-      },
+      isStruck: (task, key, payload) => docket.isStruck(task, key, payload),
+      onStart: counted
+        ? (key) => {
+          if (counted.has(key)) this.#runCounts.set(key, (this.#runCounts.get(key) ?? 0) + 1);
+        }
+        : () => {},
     };
-    const entry: { controller: AbortController; delivery: Delivery; done: Promise<void> } & {
-      hold?: SlotHold;
-    } = { controller, delivery, done: Promise.resolve() };
+  }
+
+  #launch(delivery: Delivery, env: RunEnvironment): void {
+    const { message } = delivery;
+    const definition = this.docket.tasks.get(message.task) ?? this.#fallback;
+    const entry: ActiveEntry = {
+      abort: new RunAbort(),
+      delivery,
+      done: undefined as unknown as Promise<void>,
+      hold: undefined,
+      gated: false,
+    };
+    let admit: Admit | undefined;
     let admissionAsked = false;
     if (this.#flow.gated(definition)) {
-      env.admit = async (payload, logger) => {
+      entry.gated = true;
+      admit = async (payload, logger) => {
         admissionAsked = true;
         const admission = await this.#flow.admit(delivery, definition, payload, logger);
         if (admission.admitted) entry.hold = admission.hold;
@@ -377,65 +453,108 @@ export class Worker implements AsyncDisposable {
       };
     }
     this.#active.set(message.key, entry);
-    entry.done = executeDelivery(env, delivery, definition, controller)
-      .catch((error) => {
-        this.logger.error({ err: error, key: message.key }, "recording a task's end failed");
-      })
+    const run = executeDelivery(env, delivery, definition, entry.abort, admit);
+    if (!admit) {
+      entry.done = run.then(
+        () => this.#ended(entry),
+        (error) => {
+          this.#recordingFailed(error, message.key);
+          this.#ended(entry);
+        },
+      );
+      return;
+    }
+    entry.done = run
+      .catch((error) => this.#recordingFailed(error, message.key))
       .then(async () => {
         if (entry.hold) await this.#flow.release(entry.hold);
         // Ended before admission (struck): give back a slot reserved for it when it was woken.
-        else if (env.admit && !admissionAsked) await this.#flow.giveBack(delivery, definition);
+        else if (!admissionAsked) await this.#flow.giveBack(delivery, definition);
       })
-      .finally(() => {
-        if (this.#active.get(message.key) === entry) this.#active.delete(message.key);
-        this.#slotFreed.wake();
-      });
+      .finally(() => this.#ended(entry));
+  }
+
+  #recordingFailed(error: unknown, key: string): void {
+    this.logger.error({ err: error, key }, "recording a task's end failed");
+  }
+
+  /** Frees a run's slot (if it still holds it). */
+  #ended(entry: ActiveEntry): void {
+    const key = entry.delivery.message.key;
+    if (this.#active.get(key) === entry) this.#active.delete(key);
+    this.#slotFreed.wake();
   }
 
   #cancelRunning(key: string): void {
     const run = this.#active.get(key);
     if (!run) return;
     this.logger.info({ key }, `Cancelling running task ${key}`);
-    run.controller.abort(new CancelledByRequest(key));
+    run.abort.abort(new CancelledByRequest(key));
   }
 
-  /** Queues a run's end; ends that finish together are written in one round trip. */
+  /**
+   * Queues a run's end; ends that finish together are written in one round trip. The run's body
+   * is over, so a run without flow controls gives its slot back as the write goes out: the next
+   * read overlaps the write instead of waiting for it. (Its message stays pending until the
+   * write lands, and `stop()` and `runUntilFinished()` wait for every write.)
+   */
   #finish(request: FinishRequest): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#finishBuffer.push({ request, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        queueMicrotask(() => this.#flushFinishes());
-      }
-    });
+    this.#finishBuffer.push(request);
+    if (!this.#finishBatch) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#finishBatch = { done, resolve, reject };
+      queueMicrotask(() => this.#flushFinishes());
+    }
+    return this.#finishBatch.done;
   }
 
-  async #flushFinishes(): Promise<void> {
-    this.#flushScheduled = false;
-    const batch = this.#finishBuffer;
-    if (batch.length === 0) return;
+  #flushFinishes(): Promise<void> {
+    const batch = this.#finishBatch;
+    const requests = this.#finishBuffer;
+    this.#finishBatch = undefined;
+    if (!batch || requests.length === 0) return Promise.resolve();
     this.#finishBuffer = [];
-    try {
-      await this.docket.backend.finish(
-        batch.map((entry) => entry.request),
-        Date.now(),
-        this.docket.executionTtl,
-      );
-      for (const entry of batch) entry.resolve();
-    } catch (error) {
+    const write = this.docket.backend.finish(requests, Date.now(), this.docket.executionTtl)
       // The messages stay pending and are redelivered after redeliveryTimeout: nothing is lost.
-      for (const entry of batch) entry.reject(error);
+      .then(batch.resolve, batch.reject);
+    this.#flushes.add(write);
+    write.finally(() => this.#flushes.delete(write));
+    let freed = false;
+    for (const request of requests) {
+      const entry = this.#active.get(request.key);
+      if (entry && !entry.gated && entry.delivery.id === request.id) {
+        this.#active.delete(request.key);
+        freed = true;
+      }
     }
+    if (freed) this.#slotFreed.wake();
+    return write;
+  }
+
+  /** Writes the buffered ends and waits for every write under way. */
+  async #settleFinishes(): Promise<void> {
+    await this.#flushFinishes();
+    while (this.#flushes.size > 0) await Promise.allSettled([...this.#flushes]);
   }
 
   async #schedulerLoop(): Promise<void> {
+    const backend = this.docket.backend;
     while (!this.#stopping) {
+      let wait = this.schedulingResolution;
       try {
-        while (!this.#stopping && await this.docket.backend.moveDue(Date.now(), 1000) === 1000);
+        while (!this.#stopping && await backend.moveDue(Date.now(), 1000) === 1000);
+        // Wake when the next waiting task comes due, if that is sooner than the usual look.
+        const next = await backend.nextDue();
+        if (next !== undefined) wait = Math.min(wait, Math.max(1, next - Date.now()));
       } catch (error) {
         this.logger.warn({ err: error }, "moving due tasks failed; retrying");
       }
-      await this.#loopPause.sleep(this.schedulingResolution);
+      await this.#loopPause.sleep(wait);
     }
   }
 

@@ -143,6 +143,14 @@ export class MemoryBackend implements Backend {
     return this.#atomically((d) => moveDueTasks(d, now, limit));
   }
 
+  /** When the earliest future task is due; undefined when none is waiting. */
+  nextDue(): Promise<number | undefined> {
+    return this.#atomically((d) => {
+      const [first] = d.queue.first(1);
+      return first === undefined ? undefined : d.queue.score(first);
+    });
+  }
+
   /** Opens a consumer for a worker (`warn` is unused: nothing here is malformed or lost). */
   consumer(name: string, _warn: BackendWarn): Promise<Consumer> {
     return this.#atomically((d) => {

@@ -30,10 +30,17 @@ import type {
   WorkerRecord,
 } from "../backend.ts";
 import { DocketKeys } from "../../keys.ts";
-import { BINARY, connectRedis, duplicateConnection, type RedisClient } from "./connection.ts";
+import {
+  BINARY,
+  commandOptions,
+  connectRedis,
+  duplicateConnection,
+  type RedisClient,
+} from "./connection.ts";
 import { fieldMap, parseMessage, parseRun, type RawEntry, text } from "./messages.ts";
 import { type LuaScript, runScript } from "./script.ts";
 import { scheduleScript } from "./scripts/schedule.ts";
+import { addNowScript } from "./scripts/add_now.ts";
 import { claimScript } from "./scripts/claim.ts";
 import { finishScript } from "./scripts/finish.ts";
 import { cancelScript } from "./scripts/cancel.ts";
@@ -43,6 +50,8 @@ import * as flow from "./flow.ts";
 
 /** How long a cancellation tombstone lives for a key with no record (fire-and-forget tasks). */
 const TOMBSTONE_TTL_MS = 3_600_000;
+/** At most this many adds share one add_now call. */
+const ADD_NOW_BATCH = 250;
 /** How long a progress record lives without an update (it is deleted when the task ends). */
 const PROGRESS_TTL_MS = 86_400_000;
 
@@ -68,6 +77,12 @@ export class RedisBackend implements Backend {
   #consumers = new Set<RedisConsumer>();
   #warn: BackendWarn;
   #closed = false;
+  #addNowBatch?: {
+    request: ScheduleRequest;
+    when: number;
+    resolve: (outcome: ScheduleOutcome) => void;
+    reject: (error: unknown) => void;
+  }[];
 
   private constructor(client: RedisClient, keys: DocketKeys, warn: BackendWarn) {
     this.#client = client;
@@ -90,25 +105,96 @@ export class RedisBackend implements Backend {
   /** Sends one command; with `binary`, blob strings come back as bytes. */
   send(args: Arg[], binary = false): Promise<unknown> {
     const command = args.map(toArgument);
-    return binary ? this.#client.sendCommand(command, BINARY) : this.#client.sendCommand(command);
+    return this.#client.sendCommand(command, commandOptions(this.#client, binary));
   }
 
   /** Runs a Lua script by SHA. */
   run(script: LuaScript, keys: string[], args: Arg[], binary = false): Promise<unknown> {
-    return runScript(
-      (command, bin) => this.send(command as Arg[], bin),
-      script,
-      keys,
-      args,
-      binary,
-    );
+    return runScript(this.#sendScript, script, keys, args, binary);
   }
 
+  // Every command, scripts included, goes through `send` (which tests wrap to count them).
+  #sendScript = (command: (string | Uint8Array)[], binary?: boolean): Promise<unknown> =>
+    this.send(command, binary);
+
   schedule(requests: ScheduleRequest[], now: number): Promise<ScheduleOutcome[]> {
-    return Promise.all(requests.map(async (request) => {
-      const reply = await this.#schedule(request, request.mode, now, "");
-      return reply === "EXISTS" ? "exists" : reply === "STALE" ? "stale" : "scheduled";
-    }));
+    if (requests.length === 1) {
+      return this.#scheduleOne(requests[0], now).then((outcome) => [outcome]);
+    }
+    return Promise.all(requests.map((request) => this.#scheduleOne(request, now)));
+  }
+
+  async #scheduleOne(request: ScheduleRequest, now: number): Promise<ScheduleOutcome> {
+    const when = Math.round(request.when);
+    const addNow = request.mode === "add" && when <= now &&
+      request.expectGeneration === undefined;
+    if (addNow && request.tracked && request.attempt === 1) {
+      return await this.#addNow(request, when);
+    }
+    if (addNow && !request.tracked) {
+      // An untracked task due now is the schedule script's simplest case, which only appends
+      // the message: a plain XADD does the same in one round trip, without running Lua.
+      await this.send([
+        "XADD",
+        this.keys.stream,
+        "*",
+        "k",
+        request.key,
+        "t",
+        request.task,
+        "d",
+        request.data,
+        "w",
+        String(when),
+        "a",
+        String(request.attempt),
+        "g",
+        "0",
+      ]);
+      return "scheduled";
+    }
+    const reply = await this.#schedule(request, request.mode, now, "");
+    return reply === "EXISTS" ? "exists" : reply === "STALE" ? "stale" : "scheduled";
+  }
+
+  /**
+   * Writes a tracked task due now with the add_now script. Such adds made together (in the
+   * same turn of the event loop: `addMany`, `schedule`, many `add`s in flight) share one call,
+   * each still answered on its own.
+   */
+  #addNow(request: ScheduleRequest, when: number): Promise<ScheduleOutcome> {
+    return new Promise((resolve, reject) => {
+      let batch = this.#addNowBatch;
+      if (!batch) {
+        batch = this.#addNowBatch = [];
+        queueMicrotask(() => this.#flushAddNow());
+      }
+      batch.push({ request, when, resolve, reject });
+      if (batch.length >= ADD_NOW_BATCH) this.#flushAddNow();
+    });
+  }
+
+  #flushAddNow(): void {
+    const batch = this.#addNowBatch;
+    this.#addNowBatch = undefined;
+    if (!batch || batch.length === 0) return;
+    const keys = this.keys;
+    const scriptKeys = [keys.stream];
+    const args: Arg[] = [];
+    for (const { request, when } of batch) {
+      scriptKeys.push(keys.runs(request.key));
+      args.push(request.key, request.task, request.data, when, keys.stateChannel(request.key));
+    }
+    this.run(addNowScript, scriptKeys, args).then((answers) => {
+      for (let i = 0; i < batch.length; i++) {
+        const answer = text((answers as unknown[])[i]);
+        if (answer === "OK") batch[i].resolve("scheduled");
+        else if (answer === "EXISTS") batch[i].resolve("exists");
+        else batch[i].reject(new Error(answer.replace(/^ERR /, "")));
+      }
+    }, (error) => {
+      for (const item of batch) item.reject(error);
+    });
   }
 
   async reschedule(request: RescheduleRequest, now: number): Promise<boolean> {
@@ -147,7 +233,14 @@ export class RedisBackend implements Backend {
     const keys = this.keys;
     await this.run(
       cancelScript,
-      [keys.runs(key), keys.stream, keys.queue, keys.parked(key), keys.progress(key)],
+      [
+        keys.runs(key),
+        keys.stream,
+        keys.queue,
+        keys.parked(key),
+        keys.progress(key),
+        keys.tombstones,
+      ],
       [
         key,
         now,
@@ -164,8 +257,14 @@ export class RedisBackend implements Backend {
     if (requests.length === 0) return;
     const keys = this.keys;
     const scriptKeys = [keys.stream];
-    const args: Arg[] = [keys.group, now, ttlMs];
+    const args: Arg[] = [keys.group, now, ttlMs, 0];
+    let untracked: string[] | undefined;
     for (const request of requests) {
+      if (request.generation === 0) {
+        (untracked ??= []).push(request.id);
+        continue;
+      }
+      args[3] = (args[3] as number) + 1;
       scriptKeys.push(keys.runs(request.key), keys.progress(request.key));
       args.push(
         request.id,
@@ -178,6 +277,7 @@ export class RedisBackend implements Backend {
         keys.stateChannel(request.key),
       );
     }
+    if (untracked) args.push(...untracked);
     await this.run(finishScript, scriptKeys, args);
   }
 
@@ -194,6 +294,13 @@ export class RedisBackend implements Backend {
       args.push(key, keys.stateChannel(key));
     }
     return Number(await this.run(moveDueScript, scriptKeys, args));
+  }
+
+  async nextDue(): Promise<number | undefined> {
+    const [, score] = await this.send(
+      ["ZRANGEBYSCORE", this.keys.queue, "-inf", "+inf", "WITHSCORES", "LIMIT", 0, 1],
+    ) as string[];
+    return score === undefined ? undefined : Number(score);
   }
 
   async consumer(name: string, warn: BackendWarn): Promise<Consumer> {
@@ -475,7 +582,8 @@ class RedisConsumer implements Consumer {
   #warn: BackendWarn;
   #onClose: (consumer: RedisConsumer) => void;
   #closed = false;
-  #reading?: Promise<unknown>;
+  /** Reads under way (a worker may have more than one claim out at once). */
+  #reading = new Set<Promise<void>>();
 
   constructor(
     backend: RedisBackend,
@@ -530,6 +638,8 @@ class RedisConsumer implements Consumer {
       for (const entry of reply[1]) if (entry) entries.push({ entry, redelivered: true });
     }
     const remaining = options.count - entries.length;
+    // Whether untracked messages read now need their tombstone check (see below).
+    let tombstones: Promise<unknown> | undefined;
     if (remaining > 0) {
       const wait = entries.length === 0 && options.blockMs > 0
         ? ["BLOCK", String(Math.round(options.blockMs))]
@@ -547,26 +657,45 @@ class RedisConsumer implements Consumer {
           keys.stream,
           ">",
         ],
-        BINARY,
+        commandOptions(this.#reader, true),
       );
-      this.#reading = read.catch(() => undefined);
-      const reply = await read as unknown as [unknown, RawEntry[]][] | null;
+      // Sent right behind the read on the same connection, so Redis answers it as soon as the
+      // read returns: while the marker is absent, no cancellation tombstone exists that could
+      // stop an untracked message read here, and those need no claim script at all.
+      tombstones = this.#reader.sendCommand(
+        ["EXISTS", keys.tombstones],
+        commandOptions(this.#reader, false),
+      );
+      const reading = Promise.allSettled([read, tombstones]).then(() => {});
+      this.#reading.add(reading);
+      reading.then(() => this.#reading.delete(reading));
+      const [reply] = await Promise.all([read, tombstones]) as unknown as [
+        [unknown, RawEntry[]][] | null,
+        unknown,
+      ];
       for (const entry of reply?.[0]?.[1] ?? []) entries.push({ entry, redelivered: false });
     }
     // Stamp runs with the time the messages arrived, not when the (blocking) read began.
     return await this.#claimEntries(entries, {
       ...options,
       now: Math.max(options.now, Date.now()),
+      noTombstones: tombstones !== undefined && Number(await tombstones) === 0,
     });
   }
 
+  /**
+   * Judges delivered entries: malformed ones are reported and dropped, the rest go through the
+   * claim script, except untracked new messages when `noTombstones` (nothing there could stop
+   * them, and nothing is marked running for them): those run as they are.
+   */
   async #claimEntries(
     entries: { entry: RawEntry; redelivered: boolean }[],
-    options: { now: number; gated?: (task: string) => boolean },
+    options: { now: number; gated?: (task: string) => boolean; noTombstones?: boolean },
   ): Promise<Delivery[]> {
     if (entries.length === 0) return [];
     const keys = this.#backend.keys;
     const candidates: Delivery[] = [];
+    const runnable: Delivery[] = [];
     const malformed: string[] = [];
     for (const { entry: [rawId, flat], redelivered } of entries) {
       const id = text(rawId);
@@ -580,7 +709,11 @@ class RedisConsumer implements Consumer {
         malformed.push(id);
         continue;
       }
-      candidates.push({ id, message, redelivered });
+      if (options.noTombstones && message.generation === 0 && !redelivered) {
+        runnable.push({ id, message, redelivered });
+      } else {
+        candidates.push({ id, message, redelivered });
+      }
     }
     if (malformed.length) {
       await Promise.all([
@@ -588,21 +721,24 @@ class RedisConsumer implements Consumer {
         this.#backend.send(["XDEL", keys.stream, ...malformed]),
       ]);
     }
-    if (candidates.length === 0) return [];
+    if (candidates.length === 0) return runnable;
     const scriptKeys = [keys.stream];
     const args: Arg[] = [keys.group, this.#name, options.now];
     for (const { id, message } of candidates) {
       scriptKeys.push(keys.runs(message.key));
+      // The script needs the key and state channel only for tracked runs (their running event).
+      const tracked = message.generation !== 0;
       args.push(
         id,
-        message.key,
+        tracked ? message.key : "",
         message.generation,
         options.gated?.(message.task) ? "1" : "0",
-        keys.stateChannel(message.key),
+        tracked ? keys.stateChannel(message.key) : "",
       );
     }
     const verdicts = await this.#backend.run(claimScript, scriptKeys, args) as number[];
-    return candidates.filter((_, i) => Number(verdicts[i]) === 1);
+    const claimed = candidates.filter((_, i) => Number(verdicts[i]) === 1);
+    return runnable.length === 0 ? claimed : runnable.concat(claimed);
   }
 
   async renew(ids: string[]): Promise<void> {
@@ -627,7 +763,7 @@ class RedisConsumer implements Consumer {
     this.#onClose(this);
     // A read in progress ends within its block time; waiting for it keeps any messages it
     // delivers from being stranded in this consumer's pending list without an owner running them.
-    await this.#reading;
+    await Promise.all(this.#reading);
     try {
       await this.#reader.close();
     } catch {

@@ -6,6 +6,7 @@
 
 import type { RunRecord, TaskMessage } from "../backend.ts";
 import type { ExecutionState } from "../../types.ts";
+import { Buffer } from "node:buffer";
 
 /** A stream entry as a binary reply gives it: id and flat field/value list. */
 export type RawEntry = [Uint8Array, Uint8Array[]];
@@ -15,6 +16,8 @@ const textDecoder = new TextDecoder();
 /** Bytes or string to string. */
 export function text(value: unknown): string {
   if (typeof value === "string") return value;
+  // Buffer's own UTF-8 decoding is about twice as fast as a TextDecoder on short values.
+  if (Buffer.isBuffer(value)) return value.toString("utf8");
   if (value instanceof Uint8Array) return textDecoder.decode(value);
   return String(value);
 }
@@ -28,9 +31,72 @@ export function fieldMap(flat: unknown[]): Map<string, Uint8Array> {
   return map;
 }
 
+/** Digits only (a whole number that fits a double exactly), else NaN; no string is made. */
+function wholeNumber(value: unknown): number {
+  if (!(value instanceof Uint8Array) || value.length === 0 || value.length > 15) return NaN;
+  let number = 0;
+  for (let i = 0; i < value.length; i++) {
+    const digit = value[i] - 48;
+    if (digit < 0 || digit > 9) return NaN;
+    number = number * 10 + digit;
+  }
+  return number;
+}
+
+/**
+ * The message as docket writes it: exactly the six one-letter fields, as bytes, with whole
+ * numbers. Anything else (undefined here) goes through the general parser below.
+ */
+function parseUsualMessage(flat: unknown[]): TaskMessage | undefined {
+  if (flat.length !== 12) return undefined;
+  let key: string | undefined;
+  let task: string | undefined;
+  let data: Uint8Array | undefined;
+  let when = NaN;
+  let attempt = NaN;
+  let generation = NaN;
+  for (let i = 0; i < 12; i += 2) {
+    const name = flat[i];
+    if (!(name instanceof Uint8Array) || name.length !== 1) return undefined;
+    const value = flat[i + 1];
+    switch (name[0]) {
+      case 0x6b: // k
+        key = text(value);
+        break;
+      case 0x74: // t
+        task = text(value);
+        break;
+      case 0x64: // d
+        if (!(value instanceof Uint8Array)) return undefined;
+        data = value;
+        break;
+      case 0x77: // w
+        when = wholeNumber(value);
+        break;
+      case 0x61: // a
+        attempt = wholeNumber(value);
+        break;
+      case 0x67: // g
+        generation = wholeNumber(value);
+        break;
+      default:
+        return undefined;
+    }
+  }
+  if (
+    key === undefined || task === undefined || data === undefined || Number.isNaN(when) ||
+    Number.isNaN(attempt) || Number.isNaN(generation)
+  ) {
+    return undefined;
+  }
+  return { key, task, data, when, attempt, generation };
+}
+
 /** Parses a task message, or explains why it is malformed. */
 export function parseMessage(flat: unknown[]): TaskMessage | string {
   if (!Array.isArray(flat)) return "entry has no fields";
+  const usual = parseUsualMessage(flat);
+  if (usual) return usual;
   const fields = fieldMap(flat);
   const missing = ["k", "t", "d", "w", "a", "g"].filter((name) => !fields.has(name));
   if (missing.length) return `missing field(s) ${missing.join(", ")}`;

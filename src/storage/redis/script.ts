@@ -41,13 +41,17 @@ export async function runScript(
   args: (string | number | Uint8Array)[],
   binary = false,
 ): Promise<unknown> {
-  const command = [
-    "EVALSHA",
-    script.sha,
-    String(keys.length),
-    ...keys,
-    ...args.map((arg) => typeof arg === "number" ? String(arg) : arg),
-  ];
+  // Built in one pass: this runs once per add, claim and finish.
+  const command: (string | Uint8Array)[] = new Array(3 + keys.length + args.length);
+  command[0] = "EVALSHA";
+  command[1] = script.sha;
+  command[2] = String(keys.length);
+  let at = 3;
+  for (let i = 0; i < keys.length; i++) command[at++] = keys[i];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    command[at++] = typeof arg === "number" ? String(arg) : arg;
+  }
   try {
     return await send(command, binary);
   } catch (error) {

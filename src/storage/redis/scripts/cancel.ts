@@ -15,11 +15,14 @@ export const cancelScript = defineScript(
   "cancel",
   `
 -- KEYS[1] runs hash   KEYS[2] stream   KEYS[3] queue   KEYS[4] parked hash   KEYS[5] progress hash
+-- KEYS[6] tombstone marker: lives at least as long as any record written here for a key that had
+--   none (workers look for such records only while the marker exists)
 -- ARGV[1] task key    ARGV[2] now (epoch ms)    ARGV[3] execution ttl (ms; 0 keeps nothing)
 -- ARGV[4] consumer group    ARGV[5] state channel    ARGV[6] cancel channel
 -- ARGV[7] tombstone ttl (ms) for keys with no record, so an untracked copy is still skipped
 -- Returns the state the task was in ('' when there was no record).
-local runs, stream, queue, parked, progress = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local runs, stream, queue, parked, progress, marker = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5],
+  KEYS[6]
 local key, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local group, state_channel, cancel_channel = ARGV[4], ARGV[5], ARGV[6]
 local tombstone_ttl = tonumber(ARGV[7])
@@ -34,8 +37,10 @@ redis.call('ZREM', queue, key)
 redis.call('DEL', parked, progress)
 
 if not state then
+  local life = ttl > 0 and ttl or tombstone_ttl
   redis.call('HSET', runs, 'state', 'cancelled', 'key', key, 'completed', now)
-  redis.call('PEXPIRE', runs, ttl > 0 and ttl or tombstone_ttl)
+  redis.call('PEXPIRE', runs, life)
+  if redis.call('PTTL', marker) < life then redis.call('SET', marker, now, 'PX', life) end
 elseif state == 'scheduled' or state == 'queued' or state == 'running' then
   redis.call('HSET', runs, 'state', 'cancelled', 'completed', now)
   redis.call('HDEL', runs, 'sid')

@@ -1,0 +1,56 @@
+/**
+ * The `add_now` Lua script: the commonest write, tracked tasks added to run now.
+ *
+ * @module
+ */
+
+import { defineScript } from "../script.ts";
+
+/**
+ * The `schedule` script's mode `add` for tracked tasks that are due now (first attempt, no
+ * expected generation, nothing to acknowledge), on its own: for each task it writes exactly what
+ * `schedule` writes in that case, from fewer arguments, and adds that arrive together share one
+ * call. Answers 'OK', or 'EXISTS' when the key is scheduled, queued or running, for each task.
+ * A single task fails as `schedule` does; in a batch, each task is answered on its own, and one
+ * that fails is answered with its error, prefixed 'ERR '.
+ */
+export const addNowScript = defineScript(
+  "add_now",
+  `
+-- KEYS[1] stream of due work    KEYS[1 + i] runs hash of the i-th task
+-- then 5 values per task: task key, task name, payload (MessagePack), when (epoch ms, not after
+-- now), state channel
+local stream = KEYS[1]
+local function add(i)
+  local runs, base = KEYS[1 + i], (i - 1) * 5
+  local key, task, data, when = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  local current = redis.call('HMGET', runs, 'state', 'gen')
+  local state = current[1]
+  if state == 'scheduled' or state == 'queued' or state == 'running' then
+    return 'EXISTS'
+  end
+  local generation = (tonumber(current[2]) or 0) + 1
+  -- A fresh record: no result, error or expiry left over from an earlier run of this key.
+  redis.call('DEL', runs)
+  local id = redis.call('XADD', stream, '*', 'k', key, 't', task, 'd', data, 'w', when, 'a', '1',
+    'g', generation)
+  redis.call('HSET', runs, 'state', 'queued', 'key', key, 'task', task, 'data', data,
+    'when', when, 'attempt', '1', 'gen', generation, 'sid', id)
+  redis.call('PUBLISH', ARGV[base + 5], cjson.encode({type = 'state', key = key, state = 'queued',
+    when = tonumber(when)}))
+  return 'OK'
+end
+local count = #KEYS - 1
+if count == 1 then return {add(1)} end
+local answers = {}
+for i = 1, count do
+  local ok, answer = pcall(add, i)
+  if ok then
+    answers[i] = answer
+  else
+    answers[i] = 'ERR ' .. tostring(type(answer) == 'table' and answer.err or answer)
+  end
+end
+return answers
+`,
+);
