@@ -25,9 +25,10 @@
  */
 
 export { Docket } from "./src/docket.ts";
-export type { AddOptions, DocketOptions, DocketSnapshot, WorkerInfo } from "./src/docket.ts";
-export { ScheduleError } from "./src/docket.ts";
-export type { ScheduleEntry } from "./src/docket.ts";
+export type { DocketOptions } from "./src/docket_options.ts";
+export { ScheduleError } from "./src/docket_schedule.ts";
+export type { AddOptions, ScheduleEntry } from "./src/docket_schedule.ts";
+export type { DocketSnapshot, WorkerInfo } from "./src/docket_snapshot.ts";
 export { Agenda } from "./src/agenda.ts";
 export type { AgendaEntry, ScatterOptions } from "./src/agenda.ts";
 export { Execution } from "./src/execution.ts";

@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { Docket, ScheduleEntry } from "./docket.ts";
+import type { Docket } from "./docket.ts";
+import type { ScheduleEntry } from "./docket_schedule.ts";
 import type { Execution } from "./execution.ts";
 import { type TaskLike, toDefinition } from "./definition.ts";
 import type { Duration, When } from "./duration.ts";

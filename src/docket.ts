@@ -5,145 +5,39 @@
  * @module
  */
 
-import type { Backend, ScheduleRequest, TaskMessage } from "./storage/backend.ts";
+import type { Backend } from "./storage/backend.ts";
 import { RedisBackend } from "./storage/redis/backend.ts";
 import type { RedisClient } from "./storage/redis/connection.ts";
 import { DocketKeys } from "./keys.ts";
-import { decodeValue, encodeValue } from "./codec.ts";
-import { type Duration, toEpochMillis, toMillis, type When } from "./duration.ts";
+import { decodeValue } from "./codec.ts";
+import { toMillis, type When } from "./duration.ts";
 import { UnknownTaskError } from "./errors.ts";
 import { Execution, type ExecutionHost } from "./execution.ts";
 import { type TaskDefinition, type TaskLike, toDefinition } from "./definition.ts";
-import { createLogger, type Logger } from "./logging/logger.ts";
-import { formatCall } from "./logging/call_repr.ts";
+import type { Logger } from "./logging/logger.ts";
 import { StrikeList } from "./strikes/strike_list.ts";
 import { makeStrikeInstruction, type StrikeInstruction } from "./strikes/strike_set.ts";
-import { uuid7 } from "./uuid7.ts";
-import { ExecutionState, type Payload } from "./types.ts";
+import type { Payload } from "./types.ts";
 import { builtinTasks } from "./builtin_tasks.ts";
-
-/** Options of {@linkcode Docket.connect}. */
-export interface DocketOptions {
-  /** The docket's name; every key is prefixed with it. Default `"docket"`. */
-  name?: string;
-  /** `redis://`, `rediss://` or `memory://`. Default `DOCKET_URL`, else `redis://localhost:6379/0`. */
-  url?: string;
-  /** How long state and results are kept after a task ends; 0 keeps nothing. Default 15 min. */
-  executionTtl?: Duration;
-  /** A pino logger; default: one at `DOCKET_LOG_LEVEL` (else info). */
-  logger?: Logger;
-  /** How often workers announce themselves. Default 2 s. */
-  heartbeatInterval?: Duration;
-  /** Heartbeats a worker may miss before it is considered gone. Default 5. */
-  missedHeartbeats?: number;
-}
-
-/** Where and when a task is scheduled: `when` defaults to now, `key` to a new UUIDv7. */
-export interface AddOptions {
-  /** When the task is due; default now. */
-  when?: When;
-  /** Its key; default a new UUIDv7. A key that is already live is left alone. */
-  key?: string;
-}
-
-/**
- * One task for {@linkcode Docket.schedule}: the task (or its registered name), its payload, and
- * where and when it goes (`when` defaults to now, `key` to a new UUIDv7).
- *
- * @example
- * ```ts ignore
- * import type { ScheduleEntry } from "@docket/core";
- * const entry: ScheduleEntry = { task: "send_email", payload: { to: "a@example.com" }, key: "e-1" };
- * ```
- */
-export interface ScheduleEntry<P extends Payload = Payload> {
-  /** The task, or the name it is registered under. */
-  task: TaskLike | string;
-  /** The task's arguments; default `{}`. */
-  payload?: P;
-  /** When it is due; default now. */
-  when?: When;
-  /** Its key; default a new UUIDv7. A key that is already live is left alone. */
-  key?: string;
-}
-
-/**
- * {@linkcode Docket.schedule} could not write every task: the store failed part-way. The message
- * says how many were scheduled; `executions` are the tasks the store answered for (each with its
- * disposition), `unconfirmed` those it did not (not scheduled, or written without an answer).
- *
- * @example
- * ```ts ignore
- * import { ScheduleError } from "@docket/core";
- * try {
- *   await docket.schedule(entries);
- * } catch (error) {
- *   if (error instanceof ScheduleError) console.log(error.scheduled, "scheduled before", error.cause);
- * }
- * ```
- */
-export class ScheduleError extends Error {
-  /** The executions the store answered for, in entry order, each with its disposition. */
-  readonly executions: Execution[];
-  /** The executions the store did not confirm, in entry order. */
-  readonly unconfirmed: Execution[];
-  /** How many tasks were written (disposition `scheduled`). */
-  readonly scheduled: number;
-
-  /** Creates the error; `cause` is the store's first error. */
-  constructor(executions: Execution[], unconfirmed: Execution[], cause: unknown) {
-    const total = executions.length + unconfirmed.length;
-    const scheduled = executions.filter((e) => e.disposition === "scheduled").length;
-    const skipped = executions.length - scheduled;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super(
-      executions.length === 0
-        ? `the store failed: none of the ${total} tasks were scheduled: ${reason}`
-        : `the store failed part-way: ${scheduled} of ${total} tasks were scheduled` +
-          (skipped ? ` (${skipped} more were already scheduled or struck)` : "") +
-          `, ${unconfirmed.length} were not (or without confirmation): ${reason}`,
-      { cause },
-    );
-    this.name = "ScheduleError";
-    this.executions = executions;
-    this.unconfirmed = unconfirmed;
-    this.scheduled = scheduled;
-  }
-}
-
-/** A live worker, as `workers()` and `snapshot()` report it. */
-export interface WorkerInfo {
-  /** The worker's name. */
-  name: string;
-  /** When it last sent a heartbeat. */
-  lastSeen: Date;
-  /** The names of the tasks it serves. */
-  tasks: string[];
-}
-
-/** What is scheduled, queued and running, and by whom. */
-export interface DocketSnapshot {
-  /** When the snapshot was taken. */
-  taken: Date;
-  /** Tasks on the stream plus future tasks. */
-  totalTasks: number;
-  /** Scheduled and queued executions, not yet running. */
-  future: Execution[];
-  /** Running executions, with `worker` and `startedAt`. */
-  running: Execution[];
-  /** Live workers. */
-  workers: WorkerInfo[];
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    // deno-lint-ignore no-explicit-any
-    const process = (globalThis as any).process;
-    return process?.env?.[name] ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { type DocketOptions, openBackend, resolveConnection } from "./docket_options.ts";
+import {
+  type AddOptions,
+  applyOutcomes,
+  checkKey,
+  dispositionOf,
+  dueTime,
+  prepareEntries,
+  prepareTask,
+  type ScheduleEntry,
+  type ScheduleMode,
+  settleEntries,
+} from "./docket_schedule.ts";
+import {
+  type DocketSnapshot,
+  takeSnapshot,
+  toWorkerInfo,
+  type WorkerInfo,
+} from "./docket_snapshot.ts";
 
 /**
  * A docket: a named set of tasks in one store.
@@ -201,17 +95,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
 
   /** Connects to the store and loads the strikes in effect. */
   static async connect(options: DocketOptions = {}): Promise<Docket> {
-    const name = options.name ?? readEnv("DOCKET_NAME") ?? "docket";
-    const url = options.url ?? readEnv("DOCKET_URL") ?? "redis://localhost:6379/0";
-    const executionTtl = toMillis(options.executionTtl ?? { minutes: 15 }, "executionTtl");
-    if (executionTtl < 0) throw new RangeError("executionTtl must not be negative");
-    const logger = (options.logger ?? createLogger()).child({ docket: name });
-    new DocketKeys(name);
-    const warn = (message: string, details?: Record<string, unknown>) =>
-      logger.warn(details ?? {}, message);
-    const backend: Backend = url.startsWith("memory://")
-      ? (await import("./storage/memory/backend.ts")).MemoryBackend.forUrl(url, name)
-      : await RedisBackend.connect(url, name, warn);
+    const { name, url, executionTtl, logger } = resolveConnection(options);
+    const backend = await openBackend(url, name, logger);
     const docket = new Docket({
       name,
       url,
@@ -337,37 +222,13 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     }
     const names = entries.map((entry) => this.resolveTask(entry.task).name);
     const now = Date.now();
-    const prepared = entries.map((entry, i) => {
-      const when = entry.when === undefined ? now : toEpochMillis(entry.when, `entries[${i}].when`);
-      if (entry.key !== undefined && (typeof entry.key !== "string" || !entry.key)) {
-        throw new TypeError(
-          `entries[${i}].key must be a non-empty string, got ${String(entry.key)}`,
-        );
-      }
-      return this.#prepare("add", names[i], entry.payload ?? {}, when, entry.key, now);
-    });
+    const prepared = prepareEntries(this, entries, names, now);
     // One call per task, all sent at once: on Redis they travel in one pipelined round trip, and
     // each is answered on its own, so a failure part-way is known task by task.
     const settled = await Promise.allSettled(
       prepared.map(({ request }) => request ? this.backend.schedule([request], now) : undefined),
     );
-    const answered: Execution[] = [];
-    const unconfirmed: Execution[] = [];
-    let failure: { reason: unknown } | undefined;
-    settled.forEach((result, i) => {
-      const { execution, request } = prepared[i];
-      if (result.status === "rejected") {
-        failure ??= { reason: result.reason };
-        unconfirmed.push(execution);
-        return;
-      }
-      if (request) {
-        execution.disposition = result.value?.[0] === "exists" ? "already_scheduled" : "scheduled";
-      }
-      answered.push(execution);
-    });
-    if (failure) throw new ScheduleError(answered, unconfirmed, failure.reason);
-    return answered;
+    return settleEntries(prepared, settled);
   }
 
   /**
@@ -391,86 +252,39 @@ export class Docket implements ExecutionHost, AsyncDisposable {
 
   /** `#write` for a single task (`add` and `replace`), without the lists. */
   async #writeOne(
-    mode: "add" | "replace",
+    mode: ScheduleMode,
     name: string,
     options: AddOptions,
     payload: Payload,
   ): Promise<Execution> {
     this.#assertOpen();
     const now = Date.now();
-    const when = options.when === undefined ? now : toEpochMillis(options.when);
+    const when = dueTime(options.when, now);
     checkKey(options.key);
-    const { execution, request } = this.#prepare(mode, name, payload, when, options.key, now);
+    const { execution, request } = prepareTask(this, mode, name, payload, when, options.key, now);
     if (request) {
       const [outcome] = await this.backend.schedule([request], now);
-      execution.disposition = outcome === "exists" ? "already_scheduled" : "scheduled";
+      execution.disposition = dispositionOf(outcome);
     }
     return execution;
   }
 
   async #write(
-    mode: "add" | "replace",
+    mode: ScheduleMode,
     name: string,
     options: AddOptions,
     payloads: Payload[],
   ): Promise<Execution[]> {
     this.#assertOpen();
     const now = Date.now();
-    const when = options.when === undefined ? now : toEpochMillis(options.when);
+    const when = dueTime(options.when, now);
     checkKey(options.key);
     const prepared = payloads.map((payload) =>
-      this.#prepare(mode, name, payload, when, options.key, now)
+      prepareTask(this, mode, name, payload, when, options.key, now)
     );
     const toWrite = prepared.flatMap(({ request }) => request ? [request] : []);
     const outcomes = toWrite.length ? await this.backend.schedule(toWrite, now) : [];
-    let next = 0;
-    for (const { execution, request } of prepared) {
-      if (!request) continue;
-      execution.disposition = outcomes[next++] === "exists" ? "already_scheduled" : "scheduled";
-    }
-    return prepared.map(({ execution }) => execution);
-  }
-
-  /**
-   * Checks and encodes one task to write: its execution, and the request for the store
-   * (none when a strike in effect matches it: the execution is then `struck`).
-   */
-  #prepare(
-    mode: "add" | "replace",
-    name: string,
-    payload: Payload,
-    when: number,
-    explicitKey: string | undefined,
-    now: number,
-  ): { execution: Execution; request?: ScheduleRequest } {
-    if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
-      throw new TypeError(`a task's payload must be a plain object, got ${describe(payload)}`);
-    }
-    const key = explicitKey ?? uuid7(now);
-    const data = encodeValue(payload, "payload");
-    const execution = new Execution(this, {
-      key,
-      taskName: name,
-      payload,
-      when,
-      attempt: 1,
-      state: when <= now ? ExecutionState.QUEUED : ExecutionState.SCHEDULED,
-    });
-    if (this.isStruck(name, key, payload)) {
-      execution.disposition = "struck";
-      this.logger.warn(`${formatCall(name, payload, undefined, key)} is struck; not scheduled`);
-      return { execution };
-    }
-    const request: ScheduleRequest = {
-      mode,
-      key,
-      task: name,
-      data,
-      when,
-      attempt: 1,
-      tracked: this.executionTtl > 0 || explicitKey !== undefined,
-    };
-    return { execution, request };
+    return applyOutcomes(prepared, outcomes);
   }
 
   /**
@@ -616,51 +430,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    */
   async snapshot(): Promise<DocketSnapshot> {
     this.#assertOpen();
-    const [pending, counts, workers] = await Promise.all([
-      this.backend.pending(1000),
-      this.backend.counts(),
-      this.workers(),
-    ]);
-    const future: Execution[] = [];
-    const running: Execution[] = [];
-    for (const entry of pending.stream) {
-      const execution = this.#fromMessage(entry.message);
-      if (entry.consumer) {
-        execution.state = ExecutionState.RUNNING;
-        execution.worker = entry.consumer;
-        execution.startedAt = entry.deliveredAt ? new Date(entry.deliveredAt) : undefined;
-        running.push(execution);
-      } else {
-        execution.state = ExecutionState.QUEUED;
-        future.push(execution);
-      }
-    }
-    for (const message of pending.queue) future.push(this.#fromMessage(message));
-    future.sort((a, b) => a.when.getTime() - b.when.getTime());
-    return {
-      taken: new Date(),
-      totalTasks: counts.stream + counts.queue,
-      future,
-      running,
-      workers,
-    };
-  }
-
-  #fromMessage(message: TaskMessage): Execution {
-    let payload: Payload;
-    try {
-      payload = decodeValue(message.data) as Payload;
-    } catch {
-      payload = {};
-    }
-    return new Execution(this, {
-      key: message.key,
-      taskName: message.task,
-      payload,
-      when: message.when,
-      attempt: message.attempt,
-      generation: message.generation,
-    });
+    return await takeSnapshot(this, () => this.workers());
   }
 
   /**
@@ -673,7 +443,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    */
   async workers(): Promise<WorkerInfo[]> {
     const records = await this.backend.workers(Date.now(), this.workerStaleAfter);
-    return records.map((r) => ({ name: r.name, lastSeen: new Date(r.lastSeen), tasks: r.tasks }));
+    return records.map(toWorkerInfo);
   }
 
   /**
@@ -686,7 +456,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    */
   async taskWorkers(taskName: string): Promise<WorkerInfo[]> {
     const records = await this.backend.workers(Date.now(), this.workerStaleAfter, taskName);
-    return records.map((r) => ({ name: r.name, lastSeen: new Date(r.lastSeen), tasks: r.tasks }));
+    return records.map(toWorkerInfo);
   }
 
   /**
@@ -721,16 +491,4 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   #assertOpen(): void {
     if (this.#closed) throw new Error(`docket "${this.name}" is closed`);
   }
-}
-
-function checkKey(key: unknown): void {
-  if (key !== undefined && (typeof key !== "string" || !key)) {
-    throw new TypeError(`key must be a non-empty string, got ${String(key)}`);
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value;
 }

@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { DocketSnapshot } from "../docket.ts";
+import type { DocketSnapshot } from "../docket_snapshot.ts";
 import type { Execution } from "../execution.ts";
 import {
   COMMON_HELP,

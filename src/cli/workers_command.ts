@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { WorkerInfo } from "../docket.ts";
+import type { WorkerInfo } from "../docket_snapshot.ts";
 import {
   COMMON_HELP,
   COMMON_OPTIONS,

@@ -1,101 +1,32 @@
 /**
- * Running one delivered task: build its context, resolve its dependencies, call its body through
- * its behaviours' hooks, and decide how the run ends (completed, failed, cancelled, retried,
- * perpetuated).
+ * Running one delivered task: decode its payload, check strikes and admission, build its context,
+ * resolve its dependencies, call its body through its behaviours' hooks, and hand the outcome on
+ * to be retried, perpetuated or recorded. The pieces live next door: the task's `ctx` in
+ * `context.ts`, its log lines in `run_log.ts`, how it ends in `outcome.ts`.
  *
  * @module
  */
 
-import type { Docket } from "../docket.ts";
-import type { Delivery, FinishRequest } from "../storage/backend.ts";
+import type { Delivery } from "../storage/backend.ts";
 import type { TaskDefinition } from "../definition.ts";
-import type { RunHandle, RunOutcome, Successor, TaskHook } from "../hooks.ts";
-import { decodeValue, describeError, encodeValue, toErrorRecord } from "../codec.ts";
-import { Execution } from "../execution.ts";
-import { ExecutionState, type Payload } from "../types.ts";
-import { formatCall } from "../logging/call_repr.ts";
-import { formatDuration, type Logger } from "../logging/logger.ts";
-import { createProgress, type Progress } from "./progress.ts";
-import { resolveDependencies, type SharedDependencies } from "./dependencies.ts";
-import type { Dependency } from "../dependencies.ts";
-import { unavailableControls } from "../task.ts";
-
-/** Marks the abort reason of a run cancelled with `docket.cancel`. */
-export class CancelledByRequest extends Error {
-  /** Creates the reason. */
-  constructor(key: string) {
-    super(`task ${key} was cancelled`);
-    this.name = "CancelledByRequest";
-  }
-}
-
-/** What a run needs of its worker; one environment serves every run of a worker. */
-export interface RunEnvironment {
-  readonly docket: Docket;
-  readonly worker: { readonly name: string };
-  readonly logger: Logger;
-  readonly sharedDependencies: SharedDependencies;
-  readonly workerDependencies: Readonly<Record<string, Dependency<unknown>>>;
-  /** Records the end of a run (batched with others). */
-  finish(request: FinishRequest): Promise<void>;
-  /** True when the task must not run (strikes, `runAtMost`). */
-  isStruck(taskName: string, key: string, payload: Payload): boolean;
-  /** Called when a run passes its strike check and starts. */
-  onStart(key: string): void;
-}
-
-/**
- * Flow control, for tasks that have it: asks the store to admit the run (after the strike check,
- * before anything else). False: the run was parked, rescheduled or dropped and must not go on;
- * the store has recorded that. Throws when the task's controls cannot be applied to its payload
- * (a missing parameter): the task fails.
- */
-export type Admit = (payload: Payload, logger: Logger) => Promise<boolean>;
-
-/**
- * A run's abort switch, standing in for an `AbortController` that is only made when something
- * asks for the run's signal (most tasks never do, and a controller per run is not free).
- */
-export class RunAbort {
-  #controller?: AbortController;
-  #aborted = false;
-  #reason: unknown;
-  /** Called once, when the run is aborted. */
-  onAbort?: (reason: unknown) => void;
-
-  /** The run's signal (made on first use, already aborted if the run is). */
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
-  /** Whether the run has been aborted. */
-  get aborted(): boolean {
-    return this.#aborted;
-  }
-
-  /** Why the run was aborted. */
-  get reason(): unknown {
-    return this.#reason;
-  }
-
-  /** Aborts the run; without a reason, the reason is the `AbortError` a controller would give. */
-  abort(reason?: unknown): void {
-    if (this.#aborted) return;
-    if (reason === undefined) {
-      const signal = this.signal;
-      this.#controller!.abort();
-      reason = signal.reason;
-    }
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-    this.onAbort?.(reason);
-  }
-}
+import type { RunHandle, RunOutcome, TaskHook } from "../hooks.ts";
+import { decodeValue } from "../codec.ts";
+import type { Payload } from "../types.ts";
+import { formatDuration } from "../logging/logger.ts";
+import { resolveDependencies } from "./dependencies.ts";
+import { CancelledByRequest, type RunAbort } from "./abort.ts";
+import type { Admit, RunEnvironment } from "./environment.ts";
+import { RunLog } from "./run_log.ts";
+import { Run, RunContext } from "./context.ts";
+import {
+  finishAs,
+  finishFailed,
+  finishRun,
+  retryFor,
+  retryRequest,
+  scheduleSuccessor,
+  successorFor,
+} from "./outcome.ts";
 
 /** A run in progress, as the worker tracks it. */
 export interface ActiveRun {
@@ -138,186 +69,6 @@ function abortedOutcome(reason: unknown): RunOutcome {
 }
 
 /**
- * A run's logging: the child logger (bound to task, key and attempt) and the rendering of the
- * call are made only when a line is actually written.
- */
-class RunLog {
-  #parent: Logger;
-  #message: Delivery["message"];
-  #payload: Payload;
-  #definition: TaskDefinition;
-  #child?: Logger;
-  #call?: string;
-
-  constructor(
-    parent: Logger,
-    message: Delivery["message"],
-    payload: Payload,
-    definition: TaskDefinition,
-  ) {
-    this.#parent = parent;
-    this.#message = message;
-    this.#payload = payload;
-    this.#definition = definition;
-  }
-
-  get logger(): Logger {
-    const message = this.#message;
-    return this.#child ??= this.#parent.child({
-      task: message.task,
-      key: message.key,
-      attempt: message.attempt,
-    });
-  }
-
-  /** `process_order(customerId='1001', …){key}`. */
-  get call(): string {
-    const message = this.#message;
-    return this.#call ??= formatCall(
-      message.task,
-      this.#payload,
-      this.#definition.logged,
-      message.key,
-    );
-  }
-
-  /** Whether a line at `level` would be written (a logger without the method is assumed to). */
-  enabled(level: "info" | "warn" | "error"): boolean {
-    const logger = this.#child ?? this.#parent;
-    return typeof logger.isLevelEnabled === "function" ? logger.isLevelEnabled(level) : true;
-  }
-}
-
-/**
- * The `ctx` a task receives. `execution`, `logger`, `signal` and `progress` are made on first
- * read (most tasks never touch them, and each costs something to make); like every field, they
- * can be replaced (a hook may wrap the logger, say).
- */
-class RunContext {
-  readonly docket: Docket;
-  readonly worker: RunEnvironment["worker"];
-  readonly key: string;
-  readonly attempt: number;
-  deps: unknown = {};
-  // Replaced by the task's own behaviours; on a task without one, using it throws clearly.
-  perpetual: unknown;
-  retry: unknown;
-  timeout: unknown;
-  #message: Delivery["message"];
-  #payload: Payload;
-  #startedAt: number;
-  #abort: RunAbort;
-  #log: RunLog;
-  #execution?: Execution;
-  #logger?: Logger;
-  #signal?: AbortSignal;
-  #progress?: Progress;
-
-  constructor(
-    env: RunEnvironment,
-    message: Delivery["message"],
-    payload: Payload,
-    startedAt: number,
-    abort: RunAbort,
-    log: RunLog,
-  ) {
-    this.docket = env.docket;
-    this.worker = env.worker;
-    this.key = message.key;
-    this.attempt = message.attempt;
-    const controls = unavailableControls(message.task);
-    this.perpetual = controls.perpetual;
-    this.retry = controls.retry;
-    this.timeout = controls.timeout;
-    this.#message = message;
-    this.#payload = payload;
-    this.#startedAt = startedAt;
-    this.#abort = abort;
-    this.#log = log;
-  }
-
-  get execution(): Execution {
-    const message = this.#message;
-    return this.#execution ??= new Execution(this.docket, {
-      key: message.key,
-      taskName: message.task,
-      payload: this.#payload,
-      when: message.when,
-      attempt: message.attempt,
-      generation: message.generation,
-      state: ExecutionState.RUNNING,
-      worker: this.worker.name,
-      startedAt: this.#startedAt,
-    });
-  }
-  set execution(value: Execution) {
-    this.#execution = value;
-  }
-
-  get logger(): Logger {
-    return this.#logger ?? this.#log.logger;
-  }
-  set logger(value: Logger) {
-    this.#logger = value;
-  }
-
-  get signal(): AbortSignal {
-    return this.#signal ?? this.#abort.signal;
-  }
-  set signal(value: AbortSignal) {
-    this.#signal = value;
-  }
-
-  get progress(): Progress {
-    const message = this.#message;
-    return this.#progress ??= createProgress(
-      this.docket.backend,
-      message.key,
-      message.generation,
-      this.docket.executionTtl > 0,
-    );
-  }
-  set progress(value: Progress) {
-    this.#progress = value;
-  }
-}
-
-/** What hooks see of a run. */
-class Run implements RunHandle {
-  readonly taskName: string;
-  readonly key: string;
-  readonly payload: Payload;
-  readonly attempt: number;
-  readonly startedAt: number;
-  readonly context: Record<string, unknown>;
-  #abort: RunAbort;
-
-  constructor(
-    message: Delivery["message"],
-    payload: Payload,
-    startedAt: number,
-    context: RunContext,
-    abort: RunAbort,
-  ) {
-    this.taskName = message.task;
-    this.key = message.key;
-    this.payload = payload;
-    this.attempt = message.attempt;
-    this.startedAt = startedAt;
-    this.context = context as unknown as Record<string, unknown>;
-    this.#abort = abort;
-  }
-
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-
-  abort(reason: unknown): void {
-    this.#abort.abort(reason);
-  }
-}
-
-/**
  * Runs one delivery to its end; never throws (every failure is recorded).
  *
  * The per-run pieces a task may never touch are made on first use (see `RunLog` and
@@ -330,12 +81,8 @@ export async function executeDelivery(
   abort: RunAbort,
   admit?: Admit,
 ): Promise<void> {
-  const { docket } = env;
   const { message } = delivery;
   let startedAt = Date.now();
-  const ttl = docket.executionTtl;
-  const finishAs = (request: Omit<FinishRequest, "id" | "key" | "generation">) =>
-    env.finish({ id: delivery.id, key: message.key, generation: message.generation, ...request });
 
   let payload: Payload;
   try {
@@ -347,15 +94,15 @@ export async function executeDelivery(
       `task ${message.key} has a payload that cannot be decoded; marking it failed`,
     );
     const failure = new TypeError(`payload of ${message.key} could not be decoded: ${error}`);
-    await finishAs({ state: "failed", error: describeError(failure), ...encodeFailure(failure) });
+    await finishFailed(env, delivery, failure);
     return;
   }
 
   const log = new RunLog(env.logger, message, payload, definition);
 
   if (env.isStruck(message.task, message.key, payload)) {
-    if (log.enabled("warn")) log.logger.warn(`🗙 ${log.call} is struck; cancelling`);
-    await finishAs({ state: "cancelled" });
+    log.struck();
+    await finishAs(env, delivery, { state: "cancelled" });
     return;
   }
 
@@ -364,8 +111,8 @@ export async function executeDelivery(
     try {
       admitted = await admit(payload, log.logger);
     } catch (error) {
-      log.logger.error({ err: error }, `↩ ${log.call} cannot be admitted; marking it failed`);
-      await finishAs({ state: "failed", error: describeError(error), ...encodeFailure(error) });
+      log.notAdmitted(error);
+      await finishFailed(env, delivery, error);
       return;
     }
     if (!admitted) return;
@@ -378,15 +125,7 @@ export async function executeDelivery(
   const run: RunHandle = new Run(message, payload, startedAt, context, abort);
   for (const hook of hooks) hook.attach?.(run);
 
-  if (log.enabled("info")) {
-    const punctuality = startedAt - message.when;
-    log.logger.info(
-      { punctuality },
-      `${message.attempt > 1 ? "↬" : "↪"} [${
-        formatDuration(Math.max(0, punctuality))
-      }] ${log.call}`,
-    );
-  }
+  log.started(startedAt);
 
   let disposeDependencies: (() => Promise<void>) | undefined;
   const needsDependencies = hasEntries(env.workerDependencies) || hasEntries(definition.deps);
@@ -449,147 +188,34 @@ export async function executeDelivery(
   }
 
   const duration = Date.now() - startedAt;
-  const took = () => formatDuration(duration);
 
   if (outcome.kind === "failed") {
     const failure = outcome.error;
-    const retry = firstDecision(hooks, (hook) => hook.onFailure?.(run, failure));
+    const retry = retryFor(hooks, run, failure);
     if (retry) {
-      if (log.enabled("warn")) {
-        log.logger.warn({ err: failure, duration }, `↩ [${took()}] ${log.call}`);
-      }
-      const retried = await docket.backend.reschedule({
-        id: delivery.id,
-        key: message.key,
-        task: message.task,
-        data: message.data,
-        when: retry.when,
-        attempt: message.attempt + 1,
-        tracked: message.generation > 0,
-        expectGeneration: message.generation > 0 ? message.generation : undefined,
-      }, Date.now());
-      if (!log.enabled("info")) return;
-      if (retried) {
-        log.logger.info(
-          { duration },
-          `↫ [${took()}] ${log.call} retrying at ${new Date(retry.when).toISOString()}`,
-        );
-      } else {
-        log.logger.info({ duration }, `↬ [${took()}] ${log.call} (superseded; not retried)`);
-      }
+      log.retrying(failure, duration);
+      const retried = await env.docket.backend.reschedule(
+        retryRequest(delivery, retry.when),
+        Date.now(),
+      );
+      log.retried(retried, retry.when, duration);
       return;
     }
   }
 
   if (outcome.kind !== "cancelled") {
-    const ended = outcome;
-    const successor = firstDecision(hooks, (hook) => hook.onSettled?.(run, ended));
+    const successor = successorFor(hooks, run, outcome);
     if (successor) {
-      await scheduleSuccessor(env, definition, message, successor, log.logger, took());
-    }
-  }
-
-  if (outcome.kind === "completed") {
-    let result: Uint8Array | undefined;
-    if (ttl > 0 && outcome.result !== undefined) {
-      try {
-        result = encodeValue(outcome.result, "result");
-      } catch (error) {
-        log.logger.error(
-          { err: error, duration },
-          `↩ [${took()}] ${log.call}: result cannot be stored`,
-        );
-        await finishAs({ state: "failed", error: describeError(error), ...encodeFailure(error) });
-        return;
-      }
-    }
-    if (log.enabled("info")) {
-      log.logger.info({ duration, outcome: "completed" }, `↩ [${took()}] ${log.call}`);
-    }
-    await env.finish({
-      id: delivery.id,
-      key: message.key,
-      generation: message.generation,
-      state: "completed",
-      result,
-    });
-  } else if (outcome.kind === "failed") {
-    if (log.enabled("error")) {
-      log.logger.error(
-        { err: outcome.error, duration, outcome: "failed" },
-        `↩ [${took()}] ${log.call}`,
+      await scheduleSuccessor(
+        env,
+        definition,
+        message,
+        successor,
+        log.logger,
+        formatDuration(duration),
       );
     }
-    await finishAs({
-      state: "failed",
-      error: describeError(outcome.error),
-      ...(ttl > 0 ? encodeFailure(outcome.error) : {}),
-    });
-  } else {
-    if (log.enabled("info")) {
-      log.logger.info({ duration, outcome: "cancelled" }, `✗ [${took()}] ${log.call} (cancelled)`);
-    }
-    await finishAs({ state: "cancelled" });
   }
-}
 
-function firstDecision<T>(
-  hooks: readonly TaskHook[],
-  decide: (hook: TaskHook) => T | undefined,
-): T | undefined {
-  for (const hook of hooks) {
-    const decision = decide(hook);
-    if (decision !== undefined) return decision;
-  }
-  return undefined;
-}
-
-/**
- * Writes a perpetual task's next run, unless this run is no longer the task's current one: its
- * record was cancelled (`docket.cancel`) or moved to a newer generation (replaced, or already
- * perpetuated by another copy of this run), so a stale copy never adds or moves a successor.
- */
-async function scheduleSuccessor(
-  env: RunEnvironment,
-  definition: TaskDefinition,
-  message: Delivery["message"],
-  successor: Successor,
-  logger: Logger,
-  took: string,
-): Promise<void> {
-  const { task: taskName, key } = message;
-  const next = formatCall(taskName, successor.payload, definition.logged, key);
-  if (env.isStruck(taskName, key, successor.payload)) {
-    logger.info(`${next} is struck; not rescheduled`);
-    return;
-  }
-  // Written only while this run still owns the chain (same generation, still live), in the
-  // same atomic step: a stale copy of the run, or one cancelled or replaced meanwhile, writes
-  // nothing.
-  const [outcome] = await env.docket.backend.schedule([{
-    mode: "replace",
-    key,
-    task: taskName,
-    data: encodeValue(successor.payload, "payload"),
-    when: successor.when,
-    attempt: 1,
-    tracked: true,
-    expectGeneration: message.generation > 0 ? message.generation : undefined,
-  }], Date.now());
-  if (outcome === "stale") {
-    logger.info(`↬ [${took}] ${next} (superseded; not rescheduled)`);
-    return;
-  }
-  logger.info(
-    { nextRun: new Date(successor.when).toISOString() },
-    `↫ [${took}] ${next} next at ${new Date(successor.when).toISOString()}`,
-  );
-}
-
-function encodeFailure(error: unknown): { failure?: Uint8Array } {
-  try {
-    return { failure: encodeValue(toErrorRecord(error), "error") };
-  } catch {
-    return {};
-  }
+  await finishRun(env, delivery, log, outcome, duration);
 }

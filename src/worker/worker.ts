@@ -4,27 +4,31 @@
  * Alongside the main loop it runs small loops of its own: the scheduler (moves future tasks to
  * the stream when they come due), lease renewal (so a long task is never taken over while its
  * worker lives), heartbeats (the worker registry), the cancellation listener, and the seeding of
- * automatic tasks. On stop it takes no new work and lets running tasks finish.
+ * automatic tasks. On stop it takes no new work and lets running tasks finish. Each background
+ * loop has its own module (`scheduler_loop.ts`, `leases.ts`, `heartbeat.ts`,
+ * `automatic_tasks.ts`); the batched writes of runs' ends are in `finish_batch.ts`.
  *
  * @module
  */
 
 import type { Docket } from "../docket.ts";
 import type { Consumer, Delivery, FinishRequest, SlotHold } from "../storage/backend.ts";
-import { defineTask, type TaskDefinition, type TaskLike, toDefinition } from "../definition.ts";
+import { type TaskDefinition, type TaskLike, toDefinition } from "../definition.ts";
 import type { Dependency } from "../dependencies.ts";
 import { type Duration, toMillis } from "../duration.ts";
 import type { Logger } from "../logging/logger.ts";
-import type { Payload } from "../types.ts";
-import {
-  type Admit,
-  CancelledByRequest,
-  executeDelivery,
-  RunAbort,
-  type RunEnvironment,
-} from "./run.ts";
+import { executeDelivery } from "./run.ts";
+import { CancelledByRequest, RunAbort } from "./abort.ts";
+import type { Admit, RunEnvironment } from "./environment.ts";
 import { SharedDependencies } from "./dependencies.ts";
 import { FlowControl } from "./admission.ts";
+import { type LoopControl, Pause } from "./pause.ts";
+import { schedulerLoop } from "./scheduler_loop.ts";
+import { leaseLoop } from "./leases.ts";
+import { heartbeatLoop } from "./heartbeat.ts";
+import { RESEED_INTERVAL_MS, seedLoop } from "./automatic_tasks.ts";
+import { FinishBatch } from "./finish_batch.ts";
+import { defaultFallback, defaultWorkerName } from "./defaults.ts";
 
 /** Options of a {@linkcode Worker}; durations are milliseconds or `{ seconds, … }`. */
 export interface WorkerOptions {
@@ -53,9 +57,6 @@ export interface WorkerOptions {
   logger?: Logger;
 }
 
-const RESEED_INTERVAL_MS = 60_000;
-const AUTOMATIC_LOCK_MS = 10_000;
-
 /**
  * Worker options that are not part of the public API (not exported from `mod.ts`): knobs for
  * tests. `reseedInterval` is how often automatic tasks are seeded again (default 60 s).
@@ -70,31 +71,6 @@ export interface WorkerInternalOptions extends WorkerOptions {
   reseedInterval?: Duration;
 }
 
-function defaultWorkerName(): string {
-  let host = "worker";
-  try {
-    // deno-lint-ignore no-explicit-any
-    const os = (globalThis as any).process?.getBuiltinModule?.("node:os");
-    host = os?.hostname?.() ?? host;
-  } catch {
-    // Without a hostname the pid still tells workers on one machine apart.
-  }
-  // deno-lint-ignore no-explicit-any
-  const pid = (globalThis as any).process?.pid ?? Math.floor(Math.random() * 1e6);
-  return `${host}#${pid}`;
-}
-
-const defaultFallback: TaskDefinition = defineTask({
-  name: "__unknown__",
-  hooks: [],
-  run(_payload: Payload, ctx: { execution: { taskName: string }; logger: Logger }) {
-    ctx.logger.warn(
-      `Unknown task "${ctx.execution.taskName}" received - dropping. Register it with ` +
-        `docket.register(task) or the worker's --tasks module.`,
-    );
-  },
-});
-
 /** A run the worker holds a slot for. */
 interface ActiveEntry {
   readonly abort: RunAbort;
@@ -104,28 +80,6 @@ interface ActiveEntry {
   hold?: SlotHold;
   /** Has flow controls: keeps the worker's slot until those slots are given back, too. */
   gated: boolean;
-}
-
-/** Sleeps that `wake()` ends early, for every loop sleeping on it at once. */
-class Pause {
-  #sleepers = new Set<() => void>();
-
-  sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      const sleepers = this.#sleepers;
-      function done() {
-        clearTimeout(timer);
-        sleepers.delete(done);
-        resolve();
-      }
-      sleepers.add(done);
-    });
-  }
-
-  wake(): void {
-    for (const wake of [...this.#sleepers]) wake();
-  }
 }
 
 /**
@@ -166,11 +120,12 @@ export class Worker implements AsyncDisposable {
   #stopping = false;
   #slotFreed = new Pause();
   #loopPause = new Pause();
-  #finishBuffer: FinishRequest[] = [];
-  /** Settles when the buffered ends are written; every run in the buffer waits on it. */
-  #finishBatch?: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void };
-  /** Writes of ends under way. */
-  #flushes = new Set<Promise<void>>();
+  /** What the background loops are given: they go on until the worker stops. */
+  #loop: LoopControl = {
+    running: () => !this.#stopping,
+    sleep: (ms) => this.#loopPause.sleep(ms),
+  };
+  #finishes: FinishBatch;
   #runCounts = new Map<string, number>();
   #reseedInterval: number;
 
@@ -206,6 +161,7 @@ export class Worker implements AsyncDisposable {
     this.#workerDependencies = options.dependencies ?? {};
     this.logger = (options.logger ?? docket.logger).child({ worker: this.name });
     this.#flow = new FlowControl(docket, this.name, this.redeliveryTimeout, this.logger);
+    this.#finishes = new FinishBatch(docket, (requests) => this.#freeFinished(requests));
   }
 
   /** Runs until `stop()` is called; running tasks finish first. */
@@ -274,15 +230,23 @@ export class Worker implements AsyncDisposable {
     const background: Promise<void>[] = [];
     try {
       if (!unsubscribe) return;
-      if (this.scheduleAutomaticTasks) background.push(this.#seedLoop());
-      background.push(this.#schedulerLoop(), this.#leaseLoop(consumer), this.#heartbeatLoop());
+      const { logger } = this;
+      const loop = this.#loop;
+      if (this.scheduleAutomaticTasks) {
+        background.push(seedLoop(docket, this.name, this.#reseedInterval, logger, loop));
+      }
+      background.push(
+        schedulerLoop(docket.backend, this.schedulingResolution, logger, loop),
+        leaseLoop(consumer, this.#flow, this.#active, this.redeliveryTimeout, logger, loop),
+        heartbeatLoop(docket, this.name, () => this.taskNames, logger, loop),
+      );
       background.push(this.#safeguardLoop());
       await this.#mainLoop(mode, consumer, counted);
     } finally {
       this.#stopping = true;
       this.#loopPause.wake();
       await Promise.allSettled([...this.#active.values()].map((run) => run.done));
-      await this.#settleFinishes();
+      await this.#finishes.settle();
       await this.#flow.settle();
       await Promise.allSettled(background);
       await unsubscribe?.();
@@ -404,7 +368,7 @@ export class Worker implements AsyncDisposable {
 
   async #finished(): Promise<boolean> {
     try {
-      await this.#settleFinishes();
+      await this.#finishes.settle();
       const counts = await this.docket.backend.counts();
       return counts.stream === 0 && counts.queue === 0 && this.#active.size === 0;
     } catch {
@@ -421,7 +385,7 @@ export class Worker implements AsyncDisposable {
       logger: this.logger,
       sharedDependencies: this.#shared,
       workerDependencies: this.#workerDependencies,
-      finish: (request) => this.#finish(request),
+      finish: (request) => this.#finishes.add(request),
       isStruck: (task, key, payload) => docket.isStruck(task, key, payload),
       onStart: counted
         ? (key) => {
@@ -493,37 +457,12 @@ export class Worker implements AsyncDisposable {
   }
 
   /**
-   * Queues a run's end; ends that finish together are written in one round trip. The run's body
-   * is over, so a run without flow controls gives its slot back as the write goes out: the next
-   * read overlaps the write instead of waiting for it. (Its message stays pending until the
-   * write lands, and `stop()` and `runUntilFinished()` wait for every write.)
+   * Called as a batch of ends is written. The run's body is over, so a run without flow controls
+   * gives its slot back as the write goes out: the next read overlaps the write instead of
+   * waiting for it. (Its message stays pending until the write lands, and `stop()` and
+   * `runUntilFinished()` wait for every write.)
    */
-  #finish(request: FinishRequest): Promise<void> {
-    this.#finishBuffer.push(request);
-    if (!this.#finishBatch) {
-      let resolve!: () => void;
-      let reject!: (e: unknown) => void;
-      const done = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      this.#finishBatch = { done, resolve, reject };
-      queueMicrotask(() => this.#flushFinishes());
-    }
-    return this.#finishBatch.done;
-  }
-
-  #flushFinishes(): Promise<void> {
-    const batch = this.#finishBatch;
-    const requests = this.#finishBuffer;
-    this.#finishBatch = undefined;
-    if (!batch || requests.length === 0) return Promise.resolve();
-    this.#finishBuffer = [];
-    const write = this.docket.backend.finish(requests, Date.now(), this.docket.executionTtl)
-      // The messages stay pending and are redelivered after redeliveryTimeout: nothing is lost.
-      .then(batch.resolve, batch.reject);
-    this.#flushes.add(write);
-    write.finally(() => this.#flushes.delete(write));
+  #freeFinished(requests: readonly FinishRequest[]): void {
     let freed = false;
     for (const request of requests) {
       const entry = this.#active.get(request.key);
@@ -533,100 +472,11 @@ export class Worker implements AsyncDisposable {
       }
     }
     if (freed) this.#slotFreed.wake();
-    return write;
-  }
-
-  /** Writes the buffered ends and waits for every write under way. */
-  async #settleFinishes(): Promise<void> {
-    await this.#flushFinishes();
-    while (this.#flushes.size > 0) await Promise.allSettled([...this.#flushes]);
-  }
-
-  async #schedulerLoop(): Promise<void> {
-    const backend = this.docket.backend;
-    while (!this.#stopping) {
-      let wait = this.schedulingResolution;
-      try {
-        while (!this.#stopping && await backend.moveDue(Date.now(), 1000) === 1000);
-        // Wake when the next waiting task comes due, if that is sooner than the usual look.
-        const next = await backend.nextDue();
-        if (next !== undefined) wait = Math.min(wait, Math.max(1, next - Date.now()));
-      } catch (error) {
-        this.logger.warn({ err: error }, "moving due tasks failed; retrying");
-      }
-      await this.#loopPause.sleep(wait);
-    }
-  }
-
-  async #leaseLoop(consumer: Consumer): Promise<void> {
-    const every = Math.max(10, this.redeliveryTimeout / 4);
-    while (!this.#stopping) {
-      await this.#loopPause.sleep(every);
-      const ids = [...this.#active.values()].map((run) => run.delivery.id);
-      try {
-        await consumer.renew(ids);
-      } catch (error) {
-        this.logger.warn({ err: error }, "renewing leases failed");
-      }
-      await this.#flow.renew([...this.#active.values()].flatMap((run) => run.hold ?? []));
-    }
   }
 
   /** Recovers concurrency limits whose holders died while tasks wait (see FlowControl). */
   #safeguardLoop(): Promise<void> {
     const every = Math.max(this.schedulingResolution, Math.min(1_000, this.redeliveryTimeout / 4));
-    return this.#flow.safeguardLoop(
-      () => !this.#stopping,
-      (ms) => this.#loopPause.sleep(ms),
-      every,
-    );
-  }
-
-  async #heartbeatLoop(): Promise<void> {
-    while (!this.#stopping) {
-      try {
-        await this.docket.backend.heartbeat(
-          this.name,
-          this.taskNames,
-          Date.now(),
-          this.docket.workerStaleAfter,
-        );
-      } catch (error) {
-        this.logger.warn({ err: error }, "heartbeat failed");
-      }
-      await this.#loopPause.sleep(this.docket.heartbeatInterval);
-    }
-  }
-
-  async #seedLoop(): Promise<void> {
-    while (!this.#stopping) {
-      try {
-        await this.#seedAutomaticTasks();
-      } catch (error) {
-        this.logger.warn({ err: error }, "seeding automatic tasks failed");
-      }
-      await this.#loopPause.sleep(this.#reseedInterval);
-    }
-  }
-
-  /** Schedules every automatic task not already live, keyed by its name (never twice). */
-  async #seedAutomaticTasks(): Promise<void> {
-    const automatic = [...this.docket.tasks.entries()].filter(([name, definition]) =>
-      name === definition.name && definition.hooks.some((hook) => hook.automatic)
-    );
-    if (automatic.length === 0) return;
-    const locked = await this.docket.backend.tryLock(
-      "automatic-tasks",
-      this.name,
-      // Held until it expires: shorter than the interval, so the next tick can take it again.
-      Math.max(1, Math.min(AUTOMATIC_LOCK_MS, Math.floor(this.#reseedInterval / 2))),
-    );
-    if (!locked) return;
-    const now = Date.now();
-    for (const [name, definition] of automatic) {
-      const hook = definition.hooks.find((h) => h.automatic)!;
-      if (this.docket.isStruck(name, name, {})) continue;
-      await this.docket.add(name, { key: name, when: hook.automatic!.firstRun(now) })({});
-    }
+    return this.#flow.safeguardLoop(this.#loop.running, this.#loop.sleep, every);
   }
 }

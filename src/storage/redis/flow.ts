@@ -19,21 +19,11 @@ import type {
   SlotHold,
   TaskMessage,
 } from "../backend.ts";
-import type { DocketKeys } from "../../keys.ts";
-import type { LuaScript } from "./script.ts";
+import type { Arg, RedisAccess } from "./access.ts";
 import { parseMessage, type RawEntry, text } from "./messages.ts";
 import { admitScript } from "./scripts/admit.ts";
 import { releaseScript } from "./scripts/release.ts";
 import { renewSlotsScript } from "./scripts/renew_slots.ts";
-
-type Arg = string | number | Uint8Array;
-
-/** What these functions need of the Redis backend. */
-export interface RedisAccess {
-  readonly keys: DocketKeys;
-  send(args: Arg[], binary?: boolean): Promise<unknown>;
-  run(script: LuaScript, keys: string[], args: Arg[], binary?: boolean): Promise<unknown>;
-}
 
 /** Waiter entries the release script hands back per limit, to be declared in the next call. */
 const WAITERS_PER_READ = 8;

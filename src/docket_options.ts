@@ -1,0 +1,74 @@
+/**
+ * How {@linkcode Docket.connect} is configured: its options, the environment variables that stand
+ * in for unset ones, and opening the store a URL names.
+ *
+ * @module
+ */
+
+import type { Backend } from "./storage/backend.ts";
+import { RedisBackend } from "./storage/redis/backend.ts";
+import { DocketKeys } from "./keys.ts";
+import { type Duration, toMillis } from "./duration.ts";
+import { createLogger, type Logger } from "./logging/logger.ts";
+
+/** Options of {@linkcode Docket.connect}. */
+export interface DocketOptions {
+  /** The docket's name; every key is prefixed with it. Default `"docket"`. */
+  name?: string;
+  /** `redis://`, `rediss://` or `memory://`. Default `DOCKET_URL`, else `redis://localhost:6379/0`. */
+  url?: string;
+  /** How long state and results are kept after a task ends; 0 keeps nothing. Default 15 min. */
+  executionTtl?: Duration;
+  /** A pino logger; default: one at `DOCKET_LOG_LEVEL` (else info). */
+  logger?: Logger;
+  /** How often workers announce themselves. Default 2 s. */
+  heartbeatInterval?: Duration;
+  /** Heartbeats a worker may miss before it is considered gone. Default 5. */
+  missedHeartbeats?: number;
+}
+
+/** The name, store and retention a docket connects with, resolved from its options. */
+export interface DocketConnection {
+  /** The docket's name. */
+  name: string;
+  /** The store URL. */
+  url: string;
+  /** Milliseconds state and results are kept; 0 keeps nothing. */
+  executionTtl: number;
+  /** The docket's logger (a child tagged with the docket's name). */
+  logger: Logger;
+}
+
+/** An environment variable, or `undefined` where it is unset or cannot be read. */
+export function readEnv(name: string): string | undefined {
+  try {
+    // deno-lint-ignore no-explicit-any
+    const process = (globalThis as any).process;
+    return process?.env?.[name] ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Resolves the name, URL, retention and logger from `options`, then the environment, then the
+ * defaults; throws on a negative retention or an invalid name.
+ */
+export function resolveConnection(options: DocketOptions): DocketConnection {
+  const name = options.name ?? readEnv("DOCKET_NAME") ?? "docket";
+  const url = options.url ?? readEnv("DOCKET_URL") ?? "redis://localhost:6379/0";
+  const executionTtl = toMillis(options.executionTtl ?? { minutes: 15 }, "executionTtl");
+  if (executionTtl < 0) throw new RangeError("executionTtl must not be negative");
+  const logger = (options.logger ?? createLogger()).child({ docket: name });
+  new DocketKeys(name);
+  return { name, url, executionTtl, logger };
+}
+
+/** Opens the store `url` names: `memory://` in this process, anything else on Redis. */
+export async function openBackend(url: string, name: string, logger: Logger): Promise<Backend> {
+  const warn = (message: string, details?: Record<string, unknown>) =>
+    logger.warn(details ?? {}, message);
+  return url.startsWith("memory://")
+    ? (await import("./storage/memory/backend.ts")).MemoryBackend.forUrl(url, name)
+    : await RedisBackend.connect(url, name, warn);
+}

@@ -1,0 +1,60 @@
+/**
+ * Aborting a run: the {@linkcode RunAbort} switch a run's signal comes from, and the
+ * {@linkcode CancelledByRequest} reason `docket.cancel` aborts a running task with.
+ *
+ * @module
+ */
+
+/** Marks the abort reason of a run cancelled with `docket.cancel`. */
+export class CancelledByRequest extends Error {
+  /** Creates the reason. */
+  constructor(key: string) {
+    super(`task ${key} was cancelled`);
+    this.name = "CancelledByRequest";
+  }
+}
+
+/**
+ * A run's abort switch, standing in for an `AbortController` that is only made when something
+ * asks for the run's signal (most tasks never do, and a controller per run is not free).
+ */
+export class RunAbort {
+  #controller?: AbortController;
+  #aborted = false;
+  #reason: unknown;
+  /** Called once, when the run is aborted. */
+  onAbort?: (reason: unknown) => void;
+
+  /** The run's signal (made on first use, already aborted if the run is). */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Whether the run has been aborted. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Why the run was aborted. */
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** Aborts the run; without a reason, the reason is the `AbortError` a controller would give. */
+  abort(reason?: unknown): void {
+    if (this.#aborted) return;
+    if (reason === undefined) {
+      const signal = this.signal;
+      this.#controller!.abort();
+      reason = signal.reason;
+    }
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.onAbort?.(reason);
+  }
+}

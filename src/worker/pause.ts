@@ -1,0 +1,39 @@
+/**
+ * Interruptible sleeps for the worker's loops: a {@linkcode Pause} whose `wake()` ends every sleep
+ * under way at once (so `stop()` never waits out a loop's interval), and the
+ * {@linkcode LoopControl} a background loop is given to know when to end.
+ *
+ * @module
+ */
+
+/** Sleeps that `wake()` ends early, for every loop sleeping on it at once. */
+export class Pause {
+  #sleepers = new Set<() => void>();
+
+  /** Resolves after `ms`, or sooner when `wake()` is called. */
+  sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const sleepers = this.#sleepers;
+      function done() {
+        clearTimeout(timer);
+        sleepers.delete(done);
+        resolve();
+      }
+      sleepers.add(done);
+    });
+  }
+
+  /** Ends every sleep under way. */
+  wake(): void {
+    for (const wake of [...this.#sleepers]) wake();
+  }
+}
+
+/** What a background loop needs of its worker: whether to go on, and a sleep that stop ends. */
+export interface LoopControl {
+  /** False once the worker is stopping. */
+  readonly running: () => boolean;
+  /** Sleeps `ms`, or less if the worker stops meanwhile. */
+  readonly sleep: (ms: number) => Promise<void>;
+}
