@@ -96,6 +96,14 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   /** Connects to the store and loads the strikes in effect. */
   static async connect(options: DocketOptions = {}): Promise<Docket> {
     const { name, url, executionTtl, logger } = resolveConnection(options);
+    // Every option is checked before connecting, so a bad one leaves no connection open.
+    const heartbeatInterval = toMillis(options.heartbeatInterval ?? 2_000, "heartbeatInterval");
+    const missedHeartbeats = options.missedHeartbeats ?? 5;
+    if (!(heartbeatInterval > 0) || !Number.isInteger(missedHeartbeats) || missedHeartbeats < 1) {
+      throw new RangeError(
+        "heartbeatInterval must be positive and missedHeartbeats a whole number of at least 1",
+      );
+    }
     const backend = await openBackend(url, name, logger);
     const docket = new Docket({
       name,
@@ -103,8 +111,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
       executionTtl,
       logger,
       backend,
-      heartbeatInterval: toMillis(options.heartbeatInterval ?? 2_000, "heartbeatInterval"),
-      missedHeartbeats: options.missedHeartbeats ?? 5,
+      heartbeatInterval,
+      missedHeartbeats,
     });
     try {
       await docket.strikeList.load();

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import {
-  type Docket,
+  Docket,
   ExecutionCancelledError,
   ExecutionState,
   SerializationError,
@@ -345,3 +345,16 @@ withDocket("fire-and-forget: a task cancelled while queued never runs", async (d
   assert.deepEqual(ran, [2, 3]);
   assert.deepEqual(await docket.backend.counts(), { stream: 0, queue: 0 });
 }, { executionTtl: 0 });
+
+Deno.test("bad connection options are refused before connecting", async () => {
+  await assert.rejects(
+    Docket.connect({ url: "memory://bad-options", heartbeatInterval: 0 }),
+    /heartbeatInterval must be positive/,
+  );
+  await assert.rejects(
+    Docket.connect({ url: "memory://bad-options", executionTtl: -1 }),
+    RangeError,
+  );
+  await assert.rejects(Docket.connect({ url: "ftp://nowhere" }), /unsupported URL scheme "ftp:"/);
+  await assert.rejects(Docket.connect({ name: "a{b}", url: "memory://x" }), /no braces/);
+});
