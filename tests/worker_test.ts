@@ -270,3 +270,44 @@ Deno.test("no key outlives its task without a TTL [redis]", async () => {
     assert.ok(ttl > 0, `${key} has no TTL`);
   }
 });
+
+for (const kind of BACKENDS) {
+  Deno.test(`past shutdownTimeout a running task is aborted and left for redelivery [${kind}]`, async () => {
+    await using docket = await connectDocket(kind);
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const runs: string[] = [];
+    const stubborn = task({
+      name: "stubborn",
+      async run(_p: Record<string, never>, ctx) {
+        runs.push(ctx.worker.name);
+        if (ctx.worker.name === "first") {
+          started();
+          await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+          return "aborted";
+        }
+        return "done";
+      },
+    });
+    docket.register(stubborn);
+    const execution = await docket.add(stubborn)({});
+    const first = new Worker(docket, {
+      ...FAST,
+      name: "first",
+      shutdownTimeout: 100,
+      redeliveryTimeout: 300,
+    });
+    const done = first.runForever();
+    await running;
+    const stopping = Date.now();
+    await first.stop();
+    await done;
+    assert.ok(Date.now() - stopping < 5_000, "stop() returned soon after the deadline");
+    await execution.sync();
+    assert.equal(execution.state, "running", "nothing recorded for the cut-off run");
+    await new Worker(docket, { ...FAST, name: "second", redeliveryTimeout: 300 })
+      .runUntilFinished();
+    assert.deepEqual(runs, ["first", "second"]);
+    assert.equal(await execution.getResult({ timeout: 1_000 }), "done");
+  });
+}

@@ -38,6 +38,8 @@ Options (environment variable in brackets):
   --minimum-check-interval <d>   longest wait for new work [DOCKET_WORKER_MINIMUM_CHECK_INTERVAL] (100ms)
   --scheduling-resolution <d>    how often due tasks move [DOCKET_WORKER_SCHEDULING_RESOLUTION] (250ms)
   --no-automatic-tasks           do not seed automatic perpetual and cron tasks
+  --shutdown-timeout <d>         on SIGTERM, abort tasks still running after this and leave them
+                                 for redelivery [DOCKET_WORKER_SHUTDOWN_TIMEOUT] (none: wait)
   --fallback-task <module:name>  runs tasks with unknown names [DOCKET_FALLBACK_TASK]
   --execution-ttl <d>            how long state and results are kept; 0 keeps nothing [DOCKET_EXECUTION_TTL] (15m)
   --until-finished               exit when nothing is queued, scheduled or running
@@ -95,6 +97,7 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
       "minimum-check-interval": { type: "string" },
       "scheduling-resolution": { type: "string" },
       "no-automatic-tasks": { type: "boolean" },
+      "shutdown-timeout": { type: "string" },
       "fallback-task": { type: "string" },
       "execution-ttl": { type: "string" },
       "until-finished": { type: "boolean" },
@@ -115,6 +118,7 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
   }
   const port = pick(values["healthcheck-port"], "DOCKET_WORKER_HEALTHCHECK_PORT");
   const concurrency = pick(values.concurrency, "DOCKET_WORKER_CONCURRENCY");
+  const shutdownTimeout = pick(values["shutdown-timeout"], "DOCKET_WORKER_SHUTDOWN_TIMEOUT");
   return {
     url: pick(values.url, "DOCKET_URL") ?? "redis://localhost:6379/0",
     docket: pick(values.docket, "DOCKET_NAME") ?? "docket",
@@ -158,6 +162,9 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
         "--scheduling-resolution",
       ),
       scheduleAutomaticTasks: !values["no-automatic-tasks"],
+      shutdownTimeout: shutdownTimeout === undefined
+        ? undefined
+        : parseDuration(shutdownTimeout, "--shutdown-timeout"),
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Aborting a run: the {@linkcode RunAbort} switch a run's signal comes from, and the
- * {@linkcode CancelledByRequest} reason `docket.cancel` aborts a running task with.
+ * {@linkcode CancelledByRequest} reason `docket.cancel` aborts a running task with, and the
+ * {@linkcode WorkerShutdown} reason of a run cut off by its worker's shutdown deadline.
  *
  * @module
  */
@@ -11,6 +12,19 @@ export class CancelledByRequest extends Error {
   constructor(key: string) {
     super(`task ${key} was cancelled`);
     this.name = "CancelledByRequest";
+  }
+}
+
+/**
+ * The abort reason of a run still going when its worker's shutdown deadline passed. The run is
+ * not recorded: its message stays pending, and another worker runs it again after
+ * `redeliveryTimeout`, so nothing is lost.
+ */
+export class WorkerShutdown extends Error {
+  /** Creates the reason. */
+  constructor(worker: string, key: string) {
+    super(`worker ${worker} stopped before task ${key} finished; it will be redelivered`);
+    this.name = "WorkerShutdown";
   }
 }
 

@@ -14,7 +14,7 @@ import { decodeValue } from "../codec.ts";
 import type { Payload } from "../types.ts";
 import { formatDuration } from "../logging/logger.ts";
 import { resolveDependencies } from "./dependencies.ts";
-import { CancelledByRequest, type RunAbort } from "./abort.ts";
+import { CancelledByRequest, type RunAbort, WorkerShutdown } from "./abort.ts";
 import type { Admit, RunEnvironment } from "./environment.ts";
 import { RunLog } from "./run_log.ts";
 import { Run, RunContext } from "./context.ts";
@@ -188,6 +188,13 @@ export async function executeDelivery(
   }
 
   const duration = Date.now() - startedAt;
+
+  // Cut off by the worker's shutdown deadline: nothing is recorded and the message stays
+  // pending, so another worker runs the task again after redeliveryTimeout.
+  if (outcome.kind === "failed" && outcome.error instanceof WorkerShutdown) {
+    log.logger.warn({ duration }, outcome.error.message);
+    return;
+  }
 
   if (outcome.kind === "failed") {
     const failure = outcome.error;

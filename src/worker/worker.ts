@@ -18,7 +18,7 @@ import type { Dependency } from "../dependencies.ts";
 import { type Duration, toMillis } from "../duration.ts";
 import type { Logger } from "../logging/logger.ts";
 import { executeDelivery } from "./run.ts";
-import { CancelledByRequest, RunAbort } from "./abort.ts";
+import { CancelledByRequest, RunAbort, WorkerShutdown } from "./abort.ts";
 import type { Admit, RunEnvironment } from "./environment.ts";
 import { SharedDependencies } from "./dependencies.ts";
 import { FlowControl } from "./admission.ts";
@@ -49,6 +49,12 @@ export interface WorkerOptions {
   schedulingResolution?: Duration;
   /** Seed tasks marked `automatic` (perpetual, cron) when the worker starts. Default true. */
   scheduleAutomaticTasks?: boolean;
+  /**
+   * How long running tasks get to finish after `stop()` (or SIGTERM). Past it their `ctx.signal`
+   * aborts and they are left for another worker to run again after `redeliveryTimeout`. Default:
+   * no deadline, running tasks always finish.
+   */
+  shutdownTimeout?: Duration;
   /** Runs tasks whose name is not registered. Default: warn and acknowledge. */
   fallbackTask?: TaskLike;
   /** Dependencies every task of this worker receives in `ctx.deps`. */
@@ -109,6 +115,8 @@ export class Worker implements AsyncDisposable {
   readonly schedulingResolution: number;
   /** Whether automatic tasks are seeded. */
   readonly scheduleAutomaticTasks: boolean;
+  /** Milliseconds running tasks get to finish after `stop()`; undefined waits for them. */
+  readonly shutdownTimeout: number | undefined;
   /** The worker's logger. */
   readonly logger: Logger;
   #fallback: TaskDefinition;
@@ -153,6 +161,9 @@ export class Worker implements AsyncDisposable {
       "schedulingResolution",
     );
     this.scheduleAutomaticTasks = options.scheduleAutomaticTasks ?? true;
+    this.shutdownTimeout = options.shutdownTimeout === undefined
+      ? undefined
+      : Math.max(0, toMillis(options.shutdownTimeout, "shutdownTimeout"));
     this.#reseedInterval = toMillis(
       (options as WorkerInternalOptions).reseedInterval ?? RESEED_INTERVAL_MS,
       "reseedInterval",
@@ -245,7 +256,7 @@ export class Worker implements AsyncDisposable {
     } finally {
       this.#stopping = true;
       this.#loopPause.wake();
-      await Promise.allSettled([...this.#active.values()].map((run) => run.done));
+      await this.#drain();
       await this.#finishes.settle();
       await this.#flow.settle();
       await Promise.allSettled(background);
@@ -257,6 +268,26 @@ export class Worker implements AsyncDisposable {
       );
       this.logger.info(`Worker ${this.name} stopped`);
     }
+  }
+
+  /**
+   * Waits for running tasks to finish; past `shutdownTimeout`, aborts those still going (their
+   * `ctx.signal` fires) and leaves their messages for redelivery.
+   */
+  async #drain(): Promise<void> {
+    const draining = Promise.allSettled([...this.#active.values()].map((run) => run.done));
+    if (this.shutdownTimeout !== undefined && this.#active.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<"deadline">((resolve) => {
+        timer = setTimeout(() => resolve("deadline"), this.shutdownTimeout);
+      });
+      const first = await Promise.race([draining, deadline]);
+      clearTimeout(timer);
+      if (first === "deadline") {
+        for (const [key, run] of this.#active) run.abort.abort(new WorkerShutdown(this.name, key));
+      }
+    }
+    await draining;
   }
 
   /** Retries `open` until it succeeds or the worker is stopped. */
