@@ -10,7 +10,7 @@ import { RedisBackend } from "./storage/redis/backend.ts";
 import type { RedisClient } from "./storage/redis/connection.ts";
 import { DocketKeys } from "./keys.ts";
 import { decodeValue } from "./codec.ts";
-import { toMillis, type When } from "./duration.ts";
+import type { When } from "./duration.ts";
 import { UnknownTaskError } from "./errors.ts";
 import { Execution, type ExecutionHost } from "./execution.ts";
 import { type TaskDefinition, type TaskLike, toDefinition } from "./definition.ts";
@@ -95,15 +95,9 @@ export class Docket implements ExecutionHost, AsyncDisposable {
 
   /** Connects to the store and loads the strikes in effect. */
   static async connect(options: DocketOptions = {}): Promise<Docket> {
-    const { name, url, executionTtl, logger } = resolveConnection(options);
     // Every option is checked before connecting, so a bad one leaves no connection open.
-    const heartbeatInterval = toMillis(options.heartbeatInterval ?? 2_000, "heartbeatInterval");
-    const missedHeartbeats = options.missedHeartbeats ?? 5;
-    if (!(heartbeatInterval > 0) || !Number.isInteger(missedHeartbeats) || missedHeartbeats < 1) {
-      throw new RangeError(
-        "heartbeatInterval must be positive and missedHeartbeats a whole number of at least 1",
-      );
-    }
+    const { name, url, executionTtl, logger, heartbeatInterval, missedHeartbeats } =
+      resolveConnection(options);
     const backend = await openBackend(url, name, logger);
     const docket = new Docket({
       name,

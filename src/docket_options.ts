@@ -37,6 +37,10 @@ export interface DocketConnection {
   executionTtl: number;
   /** The docket's logger (a child tagged with the docket's name). */
   logger: Logger;
+  /** Milliseconds between worker heartbeats. */
+  heartbeatInterval: number;
+  /** Heartbeats a worker may miss before it is considered gone. */
+  missedHeartbeats: number;
 }
 
 /** An environment variable, or `undefined` where it is unset or cannot be read. */
@@ -59,9 +63,16 @@ export function resolveConnection(options: DocketOptions): DocketConnection {
   const url = options.url ?? readEnv("DOCKET_URL") ?? "redis://localhost:6379/0";
   const executionTtl = toMillis(options.executionTtl ?? { minutes: 15 }, "executionTtl");
   if (executionTtl < 0) throw new RangeError("executionTtl must not be negative");
+  const heartbeatInterval = toMillis(options.heartbeatInterval ?? 2_000, "heartbeatInterval");
+  const missedHeartbeats = options.missedHeartbeats ?? 5;
+  if (!(heartbeatInterval > 0) || !Number.isInteger(missedHeartbeats) || missedHeartbeats < 1) {
+    throw new RangeError(
+      "heartbeatInterval must be positive and missedHeartbeats a whole number of at least 1",
+    );
+  }
   const logger = (options.logger ?? createLogger()).child({ docket: name });
   new DocketKeys(name);
-  return { name, url, executionTtl, logger };
+  return { name, url, executionTtl, logger, heartbeatInterval, missedHeartbeats };
 }
 
 /** Opens the store `url` names: `memory://` in this process, anything else on Redis. */

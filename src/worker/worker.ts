@@ -19,6 +19,7 @@ import { type Duration, toMillis } from "../duration.ts";
 import type { Logger } from "../logging/logger.ts";
 import { executeDelivery } from "./run.ts";
 import { CancelledByRequest, RunAbort, WorkerShutdown } from "./abort.ts";
+import { drainRuns } from "./shutdown.ts";
 import type { Admit, RunEnvironment } from "./environment.ts";
 import { SharedDependencies } from "./dependencies.ts";
 import { FlowControl } from "./admission.ts";
@@ -256,7 +257,12 @@ export class Worker implements AsyncDisposable {
     } finally {
       this.#stopping = true;
       this.#loopPause.wake();
-      await this.#drain();
+      // Running tasks finish; past shutdownTimeout those still going are cut off.
+      await drainRuns(
+        this.#active,
+        this.shutdownTimeout,
+        (key) => new WorkerShutdown(this.name, key),
+      );
       await this.#finishes.settle();
       await this.#flow.settle();
       await Promise.allSettled(background);
@@ -268,26 +274,6 @@ export class Worker implements AsyncDisposable {
       );
       this.logger.info(`Worker ${this.name} stopped`);
     }
-  }
-
-  /**
-   * Waits for running tasks to finish; past `shutdownTimeout`, aborts those still going (their
-   * `ctx.signal` fires) and leaves their messages for redelivery.
-   */
-  async #drain(): Promise<void> {
-    const draining = Promise.allSettled([...this.#active.values()].map((run) => run.done));
-    if (this.shutdownTimeout !== undefined && this.#active.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<"deadline">((resolve) => {
-        timer = setTimeout(() => resolve("deadline"), this.shutdownTimeout);
-      });
-      const first = await Promise.race([draining, deadline]);
-      clearTimeout(timer);
-      if (first === "deadline") {
-        for (const [key, run] of this.#active) run.abort.abort(new WorkerShutdown(this.name, key));
-      }
-    }
-    await draining;
   }
 
   /** Retries `open` until it succeeds or the worker is stopped. */

@@ -1,0 +1,39 @@
+/**
+ * Draining a stopping worker: wait for running tasks to finish, and past the shutdown deadline
+ * abort those still going, so a stop never hangs on a task that will not end. Aborted runs record
+ * nothing; their messages stay pending for another worker.
+ *
+ * @module
+ */
+
+import type { RunAbort } from "./abort.ts";
+
+/** A run being drained: its abort switch and the promise of its end. */
+export interface DrainingRun {
+  readonly abort: RunAbort;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Resolves when every run has ended. With a `timeoutMs`, runs still going after it are aborted
+ * with `reason(key)` first (their `ctx.signal` fires and the worker stops waiting for them).
+ */
+export async function drainRuns(
+  runs: ReadonlyMap<string, DrainingRun>,
+  timeoutMs: number | undefined,
+  reason: (key: string) => unknown,
+): Promise<void> {
+  const draining = Promise.allSettled([...runs.values()].map((run) => run.done));
+  if (timeoutMs !== undefined && runs.size > 0) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"deadline">((resolve) => {
+      timer = setTimeout(() => resolve("deadline"), timeoutMs);
+    });
+    const first = await Promise.race([draining, deadline]);
+    clearTimeout(timer);
+    if (first === "deadline") {
+      for (const [key, run] of runs) run.abort.abort(reason(key));
+    }
+  }
+  await draining;
+}
