@@ -462,7 +462,10 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   }
 
   /**
-   * The node-redis client this docket uses (not available on `memory://`).
+   * The node-redis client this docket uses (not available on `memory://`). On a Redis Cluster
+   * (`redis+cluster://`), it is the client of the node that holds this docket's hash slot (every
+   * docket key is on it) at the time of the call; it belongs to the docket's cluster client, so
+   * do not close it, and ask again after the cluster moves slots.
    *
    * @example
    * ```ts ignore
@@ -470,9 +473,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * await redis.sendCommand(["ZCARD", "{orders}:concurrency:customerId:1001"]);
    * ```
    */
-  // deno-lint-ignore require-await
   async redis(): Promise<RedisClient> {
-    if (this.backend instanceof RedisBackend) return this.backend.client;
+    if (this.backend instanceof RedisBackend) return await this.backend.client();
     throw new Error(`docket.redis() is not available on ${this.url}: it has no Redis client`);
   }
 

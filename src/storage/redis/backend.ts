@@ -35,10 +35,14 @@ import type {
 } from "../backend.ts";
 import { DocketKeys } from "../../keys.ts";
 import {
+  ClusterConnection,
   commandOptions,
+  connectCluster,
   connectRedis,
   duplicateConnection,
+  isClusterUrl,
   type RedisClient,
+  type RedisConnection,
 } from "./connection.ts";
 import { parseRun } from "./messages.ts";
 import { type LuaScript, runScript } from "./script.ts";
@@ -68,15 +72,15 @@ function toArgument(arg: Arg): string | Buffer {
 export class RedisBackend implements Backend {
   readonly kind = "redis" as const;
   readonly keys: DocketKeys;
-  #client: RedisClient;
-  #subscriber?: Promise<RedisClient>;
-  #strikeReader?: Promise<RedisClient>;
+  #client: RedisConnection;
+  #subscriber?: Promise<RedisConnection>;
+  #strikeReader?: Promise<RedisConnection>;
   #consumers = new Set<RedisConsumer>();
   #warn: BackendWarn;
   #closed = false;
   #addNow = new AddNowBatcher(this);
 
-  private constructor(client: RedisClient, keys: DocketKeys, warn: BackendWarn) {
+  private constructor(client: RedisConnection, keys: DocketKeys, warn: BackendWarn) {
     this.#client = client;
     this.keys = keys;
     this.#warn = warn;
@@ -85,13 +89,21 @@ export class RedisBackend implements Backend {
   /** Connects to `url` for the docket `name`. */
   static async connect(url: string, name: string, warn: BackendWarn): Promise<RedisBackend> {
     const keys = new DocketKeys(name);
-    const client = await connectRedis(url, (error) => warn("Redis connection error", { error }));
+    const onError = (error: Error) => warn("Redis connection error", { error });
+    const client = isClusterUrl(url)
+      ? await connectCluster(url, keys.prefix, onError)
+      : await connectRedis(url, onError);
     return new RedisBackend(client, keys, warn);
   }
 
-  /** The node-redis client (for users who need raw access). */
-  get client(): RedisClient {
-    return this.#client;
+  /**
+   * The node-redis client (for users who need raw access): on a cluster, the client of the node
+   * that holds this docket's slot now.
+   */
+  client(): Promise<RedisClient> {
+    const client = this.#client;
+    if (client instanceof ClusterConnection) return client.nodeClient();
+    return Promise.resolve(client as RedisClient);
   }
 
   /** Sends one command; with `binary`, blob strings come back as bytes. */
@@ -328,7 +340,7 @@ export class RedisBackend implements Backend {
   }
 
   /** The strike reader's own connection, opened on first use. */
-  #strikeReaderConnection = (): Promise<RedisClient> => {
+  #strikeReaderConnection = (): Promise<RedisConnection> => {
     this.#strikeReader ??= duplicateConnection(
       this.#client,
       (error) => this.#warn("Redis connection error (strike reader)", { error }),

@@ -7,7 +7,7 @@
  */
 
 import type { BackendWarn, Consumer, Delivery } from "../backend.ts";
-import { commandOptions, type RedisClient } from "./connection.ts";
+import { commandOptions, type RedisConnection } from "./connection.ts";
 import { parseMessage, type RawEntry, text } from "./messages.ts";
 import type { Arg, GroupAccess } from "./access.ts";
 import { claimScript } from "./scripts/claim.ts";
@@ -19,7 +19,7 @@ function isNoGroup(error: unknown): boolean {
 /** A worker's reader: its own connection, so a blocking read never holds up other commands. */
 export class RedisConsumer implements Consumer {
   #backend: GroupAccess;
-  #reader: RedisClient;
+  #reader: RedisConnection;
   #name: string;
   #warn: BackendWarn;
   #onClose: (consumer: RedisConsumer) => void;
@@ -29,7 +29,7 @@ export class RedisConsumer implements Consumer {
 
   constructor(
     backend: GroupAccess,
-    reader: RedisClient,
+    reader: RedisConnection,
     name: string,
     warn: BackendWarn,
     onClose: (consumer: RedisConsumer) => void,

@@ -6,7 +6,7 @@
  */
 
 import type { RedisAccess } from "./access.ts";
-import { BINARY, type RedisClient } from "./connection.ts";
+import { BINARY, type RedisConnection } from "./connection.ts";
 import { fieldMap, type RawEntry, text } from "./messages.ts";
 
 /** Appends an encoded strike instruction; returns its stream id. */
@@ -20,7 +20,7 @@ export async function appendStrike(redis: RedisAccess, instruction: Uint8Array):
  */
 export async function readStrikes(
   redis: RedisAccess,
-  reader: () => Promise<RedisClient>,
+  reader: () => Promise<RedisConnection>,
   afterId: string,
   blockMs: number,
 ): Promise<{ id: string; instruction: Uint8Array }[]> {
