@@ -15,7 +15,10 @@ import { createLogger, type Logger } from "./logging/logger.ts";
 export interface DocketOptions {
   /** The docket's name; every key is prefixed with it. Default `"docket"`. */
   name?: string;
-  /** `redis://`, `rediss://` or `memory://`. Default `DOCKET_URL`, else `redis://localhost:6379/0`. */
+  /**
+   * `redis://`, `rediss://`, `redis+cluster://`, `rediss+cluster://` or `memory://`. Default
+   * `DOCKET_URL`, else `redis://localhost:6379/0`.
+   */
   url?: string;
   /** How long state and results are kept after a task ends; 0 keeps nothing. Default 15 min. */
   executionTtl?: Duration;

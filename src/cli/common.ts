@@ -49,7 +49,7 @@ export const COMMON_OPTIONS = {
  * ```
  */
 export const COMMON_HELP =
-  `  --url <url>      redis:// or rediss:// URL [DOCKET_URL] (${DEFAULT_URL})
+  `  --url <url>      redis://, rediss:// or redis+cluster:// URL [DOCKET_URL] (${DEFAULT_URL})
   --docket <name>  docket name [DOCKET_NAME] (docket)
   -h, --help       show this help`;
 

@@ -29,7 +29,7 @@ Runs a worker. SIGTERM or SIGINT: stop taking work, let running tasks finish, ex
 
 Options (environment variable in brackets):
   --tasks <module>               task module to load; repeat for more [DOCKET_TASKS, comma-separated]
-  --url <url>                    redis://, rediss:// or memory:// [DOCKET_URL] (redis://localhost:6379/0)
+  --url <url>                    redis://, rediss://, redis+cluster:// or memory:// [DOCKET_URL] (redis://localhost:6379/0)
   --docket <name>                docket name [DOCKET_NAME] (docket)
   --name <name>                  worker name [DOCKET_WORKER_NAME] (hostname#pid)
   --concurrency <n>              tasks run at once [DOCKET_WORKER_CONCURRENCY] (10)
