@@ -83,6 +83,6 @@ export async function openBackend(url: string, name: string, logger: Logger): Pr
   const warn = (message: string, details?: Record<string, unknown>) =>
     logger.warn(details ?? {}, message);
   return url.startsWith("memory://")
-    ? (await import("./storage/memory/backend.ts")).MemoryBackend.forUrl(url, name)
+    ? (await import("./storage/memory/backend.ts")).MemoryBackend.forUrl(url, name, warn)
     : await RedisBackend.connect(url, name, warn);
 }
