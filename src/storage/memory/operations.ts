@@ -13,6 +13,7 @@ import type {
   FinishRequest,
   ProgressRecord,
   ScheduleOutcome,
+  ScheduleRequest,
   TaskMessage,
 } from "../backend.ts";
 import type { ExecutionState } from "../../types.ts";
@@ -25,19 +26,11 @@ export const TOMBSTONE_TTL_MS = 3_600_000;
 export const PROGRESS_TTL_MS = 86_400_000;
 
 /** A task to write, in any of the three modes of the schedule script. */
-export interface TaskWrite {
+export interface TaskWrite extends Omit<ScheduleRequest, "mode"> {
   /** `add` skips a live key; `replace` removes waiting copies first; `reschedule` does neither. */
   mode: "add" | "replace" | "reschedule";
-  key: string;
-  task: string;
-  data: Uint8Array;
-  when: number;
-  attempt: number;
-  tracked: boolean;
   /** A stream entry to acknowledge and delete first (`""`: none). */
   ackId: string;
-  /** Write only while the record is live with exactly this generation. */
-  expectGeneration?: number;
 }
 
 /** True for the states in which a task still waits or runs. */
