@@ -17,6 +17,26 @@ import { BACKENDS, connectDocket, FAST } from "./_harness.ts";
 
 const echo = task({ name: "echo", run: (payload: Record<string, unknown>) => payload });
 
+/**
+ * A task named "blocker" that signals `running` when it starts and finishes (returning
+ * "finished") only after `release()`.
+ */
+function blockerTask() {
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const blocker = task({
+    name: "blocker",
+    async run() {
+      started();
+      await gate;
+      return "finished";
+    },
+  });
+  return { blocker, running, release };
+}
+
 function withDocket(
   name: string,
   body: (docket: Docket) => Promise<void>,
@@ -64,17 +84,7 @@ withDocket("adding a live key writes nothing: already_scheduled", async (docket)
 });
 
 withDocket("a running key is not added again", async (docket) => {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let started!: () => void;
-  const running = new Promise<void>((resolve) => (started = resolve));
-  const blocker = task({
-    name: "blocker",
-    async run() {
-      started();
-      await gate;
-    },
-  });
+  const { blocker, running, release } = blockerTask();
   docket.register(blocker);
   await docket.add(blocker, { key: "busy" })({});
   const worker = new Worker(docket, FAST);
@@ -212,18 +222,7 @@ withDocket("getExecution reads a task back, and null for unknown keys", async (d
 });
 
 withDocket("clear drops waiting tasks and leaves running ones alone", async (docket) => {
-  let started!: () => void;
-  const running = new Promise<void>((resolve) => (started = resolve));
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const blocker = task({
-    name: "blocker",
-    async run() {
-      started();
-      await gate;
-      return "finished";
-    },
-  });
+  const { blocker, running, release } = blockerTask();
   docket.register(blocker);
   const busy = await docket.add(blocker, { key: "busy" })({});
   const worker = new Worker(docket, { ...FAST, concurrency: 1 });
@@ -240,17 +239,7 @@ withDocket("clear drops waiting tasks and leaves running ones alone", async (doc
 });
 
 withDocket("snapshot shows future, running and workers", async (docket) => {
-  let started!: () => void;
-  const running = new Promise<void>((resolve) => (started = resolve));
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const blocker = task({
-    name: "blocker",
-    async run() {
-      started();
-      await gate;
-    },
-  });
+  const { blocker, running, release } = blockerTask();
   docket.register(blocker);
   await docket.add(blocker, { key: "now" })({});
   await docket.add(echo, { key: "later", when: Date.now() + 60_000 })({ z: 1 });
