@@ -182,9 +182,15 @@ export function bunCommand(): string[] {
   return ["npx", "-y", "bun@1.4.5"];
 }
 
+/**
+ * Deno flags for subprocesses: use the node_modules `deno task test` laid down, without taking
+ * its lock or re-resolving, so concurrent processes never wait on each other or say so on stderr.
+ */
+export const NO_RESOLVE: readonly string[] = ["--node-modules-dir=manual"];
+
 /** The command that runs a script with a runtime. */
 export function runtimeCommand(runtime: "deno" | "bun", script: string): string[] {
   return runtime === "deno"
-    ? [Deno.execPath(), "run", "-A", script]
+    ? [Deno.execPath(), "run", "-A", ...NO_RESOLVE, script]
     : [...bunCommand(), "run", script];
 }

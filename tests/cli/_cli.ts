@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { NO_RESOLVE } from "../_harness.ts";
 
 /** The repository root (where cli.ts is). */
 export const ROOT: string = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -32,7 +33,7 @@ export function bunCommand(): string[] {
 export function cliCommand(runtime: Runtime, args: string[]): string[] {
   const script = join(ROOT, "cli.ts");
   return runtime === "deno"
-    ? [Deno.execPath(), "run", "-A", script, ...args]
+    ? [Deno.execPath(), "run", "-A", ...NO_RESOLVE, script, ...args]
     : [...bunCommand(), "run", script, ...args];
 }
 
