@@ -5,8 +5,8 @@
  */
 // BullMQ loads ioredis lazily with require() when given connection options; importing it here
 // puts it in the module graph, so Deno installs it even before `deno install` has run.
-import "ioredis";
-import { type Job, type JobsOptions, Queue, Worker } from "bullmq";
+import "npm:ioredis@5.11.1";
+import { type Job, type JobsOptions, Queue, Worker } from "npm:bullmq@6.7.0";
 import {
   addAtSteadyRate,
   benchPayload,
