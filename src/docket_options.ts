@@ -22,7 +22,7 @@ export interface DocketOptions {
   url?: string;
   /** How long state and results are kept after a task ends; 0 keeps nothing. Default 15 min. */
   executionTtl?: Duration;
-  /** A pino logger; default: one at `DOCKET_LOG_LEVEL` (else info). */
+  /** A pino logger; default: one at `DOCKET_LOG_LEVEL`, else warn (a library is quiet unless asked). */
   logger?: Logger;
   /** How often workers announce themselves. Default 2 s. */
   heartbeatInterval?: Duration;
@@ -73,7 +73,8 @@ export function resolveConnection(options: DocketOptions): DocketConnection {
       "heartbeatInterval must be positive and missedHeartbeats a whole number of at least 1",
     );
   }
-  const logger = (options.logger ?? createLogger()).child({ docket: name });
+  // A library speaks up only when something is wrong, unless the application asks for more.
+  const logger = (options.logger ?? createLogger({ defaultLevel: "warn" })).child({ docket: name });
   new DocketKeys(name);
   return { name, url, executionTtl, logger, heartbeatInterval, missedHeartbeats };
 }

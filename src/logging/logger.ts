@@ -54,8 +54,10 @@ export type LogFormat = "json" | "pretty" | "auto";
  * ```
  */
 export interface LoggerOptions {
-  /** Minimum level to emit. Defaults to `DOCKET_LOG_LEVEL`, else `"info"`. */
+  /** Minimum level to emit. Defaults to `DOCKET_LOG_LEVEL`, else `defaultLevel`. */
   level?: string;
+  /** The level when neither `level` nor `DOCKET_LOG_LEVEL` is given. Defaults to `"info"`. */
+  defaultLevel?: string;
   /** Output format. Defaults to `"auto"`. */
   format?: LogFormat;
   /** Where lines go instead of stdout; called synchronously once per record. */
@@ -90,7 +92,7 @@ type LineSink = { write(line: string): void };
  * ```
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = resolveLevel(options.level);
+  const level = resolveLevel(options.level, options.defaultLevel);
   const format = options.format ?? "auto";
   if (!FORMATS.includes(format)) {
     throw new Error(
@@ -132,7 +134,7 @@ function allowedLevels(): string[] {
   return [...Object.keys(pino.levels.values), "silent"];
 }
 
-function resolveLevel(explicit: string | undefined): string {
+function resolveLevel(explicit: string | undefined, fallback = "info"): string {
   let source = "level option";
   let raw = explicit;
   if (raw === undefined) {
@@ -142,7 +144,7 @@ function resolveLevel(explicit: string | undefined): string {
       source = LEVEL_ENV;
     }
   }
-  if (raw === undefined) return "info";
+  if (raw === undefined) return fallback;
   const level = String(raw).trim().toLowerCase();
   const allowed = allowedLevels();
   if (!allowed.includes(level)) {
