@@ -258,7 +258,7 @@ for (const kind of BACKENDS) {
       async run(_: Record<string, never>, ctx) {
         for (
           const attempt of [
-            () => ctx.progress.setTotal(0),
+            () => ctx.progress.setTotal(-1),
             () => ctx.progress.setTotal(2.5),
             () => ctx.progress.increment(0),
             () => ctx.progress.increment(-1),
@@ -295,6 +295,23 @@ for (const kind of BACKENDS) {
     ]);
     // `undefined` inside an array travels as null (MessagePack); "" clears the message.
     assert.deepEqual(await execution.getResult(), [null, 3, null, null]);
+  });
+
+  Deno.test(name("an empty batch is a 0/0 progress, and the task completes"), async () => {
+    await using docket = await connectDocket(kind as BackendKind);
+    const importAll = task({
+      name: "import_all",
+      async run({ items }: { items: string[] }, ctx) {
+        await ctx.progress.setTotal(items.length);
+        for (const _ of items) await ctx.progress.increment();
+        return [ctx.progress.current, ctx.progress.total];
+      },
+    });
+    docket.register(importAll);
+    const execution = await docket.add(importAll)({ items: [] });
+    await using worker = new Worker(docket, FAST);
+    await worker.runUntilFinished();
+    assert.deepEqual(await execution.getResult(), [0, 0]);
   });
 
   Deno.test(name("cancelling a running task removes its progress"), async () => {

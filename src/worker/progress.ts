@@ -21,7 +21,7 @@ import type { Backend } from "../storage/backend.ts";
  * export const importRecords = task({
  *   name: "import_records",
  *   async run({ records }: { records: string[] }, ctx) {
- *     await ctx.progress.setTotal(Math.max(1, records.length));
+ *     await ctx.progress.setTotal(records.length);
  *     for (const record of records) {
  *       await ctx.progress.setMessage(`importing ${record}`);
  *       await ctx.progress.increment();
@@ -38,7 +38,7 @@ export interface Progress {
   readonly total: number | undefined;
   /** The last message, as of this run's last write. */
   readonly message: string | undefined;
-  /** Sets how many units there are in all (a whole number, at least 1). */
+  /** Sets how many units there are in all (a whole number; 0 for an empty batch). */
   setTotal(total: number): Promise<void>;
   /** Adds `amount` (default 1; a whole number, at least 1) units done; exact under concurrent calls. */
   increment(amount?: number): Promise<void>;
@@ -46,9 +46,9 @@ export interface Progress {
   setMessage(message: string | null): Promise<void>;
 }
 
-function checkCount(value: number, what: string): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${what} must be a whole number of at least 1, got ${value}`);
+function checkCount(value: number, what: string, minimum: number): void {
+  if (!Number.isInteger(value) || value < minimum) {
+    throw new RangeError(`${what} must be a whole number of at least ${minimum}, got ${value}`);
   }
 }
 
@@ -96,11 +96,12 @@ export function createProgress(
       return message;
     },
     async setTotal(value: number) {
-      checkCount(value, "progress total");
+      // An empty batch is real work too: 0 of 0 is a valid, finished-looking progress.
+      checkCount(value, "progress total", 0);
       await write({ total: value });
     },
     async increment(amount = 1) {
-      checkCount(amount, "progress increment");
+      checkCount(amount, "progress increment", 1);
       await write({ increment: amount });
     },
     async setMessage(text: string | null) {
