@@ -5,7 +5,10 @@
  */
 // BullMQ loads ioredis lazily with require() when given connection options; importing it here
 // puts it in the module graph, so Deno installs it even before `deno install` has run.
+// Versioned specifiers: bench-only packages stay out of the library's import map.
+// deno-lint-ignore no-import-prefix
 import "npm:ioredis@5.11.1";
+// deno-lint-ignore no-import-prefix
 import { type Job, type JobsOptions, Queue, Worker } from "npm:bullmq@6.7.0";
 import {
   addAtSteadyRate,
