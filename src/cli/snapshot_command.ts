@@ -81,11 +81,11 @@ export function formatSnapshot(
     }
   }
   if (options.stats) {
-    lines.push("", formatStats(all, now));
     if (options.failed !== undefined) {
       const kept = options.failed;
       lines.push("", `${kept} failed ${kept === 1 ? "task" : "tasks"} kept (see "failed ls")`);
     }
+    lines.push("", formatStats(all, now));
   }
   return lines.join("\n");
 }
