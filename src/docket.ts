@@ -372,8 +372,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * const { items, cursor } = await docket.failed({ task: "send_email", limit: 20 });
    * ```
    */
-  failed(query?: deadLetter.FailedQuery): Promise<deadLetter.FailedPage> {
-    return deadLetter.listFailed(this.#assertOpen(), query);
+  async failed(query?: deadLetter.FailedQuery): Promise<deadLetter.FailedPage> {
+    return await deadLetter.listFailed(this.#assertOpen(), query);
   }
 
   /**
@@ -385,8 +385,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * const execution = await docket.retry("order-1002");
    * ```
    */
-  retry(key: string): Promise<Execution> {
-    return deadLetter.retryFailedTask(this.#assertOpen(), key);
+  async retry(key: string): Promise<Execution> {
+    return await deadLetter.retryFailedTask(this.#assertOpen(), key);
   }
 
   /**
@@ -397,8 +397,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * await docket.retryFailed({ task: "send_email" });
    * ```
    */
-  retryFailed(options?: { task?: string }): Promise<number> {
-    return deadLetter.retryFailedTasks(this.#assertOpen(), options);
+  async retryFailed(options?: { task?: string }): Promise<number> {
+    return await deadLetter.retryFailedTasks(this.#assertOpen(), options);
   }
 
   /**
@@ -409,8 +409,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * await docket.purgeFailed({ olderThan: { days: 1 } });
    * ```
    */
-  purgeFailed(options?: deadLetter.PurgeFailedOptions): Promise<number> {
-    return deadLetter.purgeFailedTasks(this.#assertOpen(), options);
+  async purgeFailed(options?: deadLetter.PurgeFailedOptions): Promise<number> {
+    return await deadLetter.purgeFailedTasks(this.#assertOpen(), options);
   }
 
   /**

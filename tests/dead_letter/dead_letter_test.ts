@@ -315,3 +315,27 @@ Deno.test("an undecodable payload is kept in the set with the decoding error [re
   assert.equal(failed.payload, undefined);
   assert.match(failed.error.message, /payload of garbled could not be decoded/);
 });
+
+eachBackend("a run replaced while it ran leaves no entry when it fails", async (kind) => {
+  await using docket = await connectDocket(kind);
+  const started = Promise.withResolvers<void>();
+  const release = Promise.withResolvers<void>();
+  const gate = task({
+    name: "gate",
+    async run({ fail }: { fail: boolean }) {
+      if (!fail) return "replacement ran";
+      started.resolve();
+      await release.promise;
+      throw new Error("the superseded run failed");
+    },
+  });
+  docket.register(gate);
+  await docket.add(gate, { key: "gated" })({ fail: true });
+  const draining = drain(docket);
+  await started.promise;
+  const replacement = await docket.replace(gate, { key: "gated" })({ fail: false });
+  release.resolve();
+  await draining;
+  assert.equal(await replacement.getResult({ timeout: 10_000 }), "replacement ran");
+  assert.deepEqual(await docket.failed(), { items: [] });
+});
