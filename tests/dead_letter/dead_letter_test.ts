@@ -339,3 +339,19 @@ eachBackend("a run replaced while it ran leaves no entry when it fails", async (
   assert.equal(await replacement.getResult({ timeout: 10_000 }), "replacement ran");
   assert.deepEqual(await docket.failed(), { items: [] });
 });
+
+Deno.test("a dead-letter key of the wrong type never stops ends being recorded [redis]", async () => {
+  await using docket = await connectDocket("redis");
+  docket.register(boom);
+  docket.register(fizzle);
+  const redis = await docket.redis();
+  await redis.sendCommand(["SET", `{${docket.name}}:failed-task:boom`, "not a sorted set"]);
+  const failing = await docket.add(boom, { key: "b-1" })({ n: 1 });
+  const other = await docket.add(fizzle, { key: "z-1" })({ n: 2 });
+  await drain(docket);
+  await assert.rejects(failing.getResult({ timeout: 10_000 }), /boom 1/);
+  await assert.rejects(other.getResult({ timeout: 10_000 }), /fizzle 2/);
+  const keys = (await docket.failed()).items.map((item) => item.key).sort();
+  assert.deepEqual(keys, ["b-1", "z-1"], "both kept, and listed from the whole index");
+  assert.equal((await docket.snapshot()).totalTasks, 0);
+});

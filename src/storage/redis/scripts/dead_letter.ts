@@ -14,19 +14,23 @@
  * - The entry replaces any earlier one of the key and expires `ttl` ms from now; members of
  *   both indexes that failed `ttl` ms ago or more are trimmed, and each index lives at least as
  *   long as its newest entry.
+ * - It never raises: a key of the wrong type is skipped, so the caller's script goes on.
  */
 export const DEAD_LETTER_LUA = `
 local function dead_letter(index, entry, by_task, now, ttl, key, task, data, when, attempt,
     worker, error_name, error_message, error_stack)
-  redis.call('DEL', entry)
-  redis.call('HSET', entry, 'key', key, 'task', task, 'data', data, 'when', when,
+  -- redis.pcall throughout: a dead-letter key of the wrong type (planted, or left by another
+  -- program) loses that entry, never the batch of ends being recorded with it.
+  redis.pcall('DEL', entry)
+  redis.pcall('HSET', entry, 'key', key, 'task', task, 'data', data, 'when', when,
     'attempt', attempt, 'worker', worker, 'failed', now, 'ename', error_name,
     'emessage', error_message, 'estack', error_stack)
-  redis.call('PEXPIRE', entry, ttl)
+  redis.pcall('PEXPIRE', entry, ttl)
   for _, set in ipairs({index, by_task}) do
-    redis.call('ZREMRANGEBYSCORE', set, '-inf', now - ttl)
-    redis.call('ZADD', set, now, key)
-    if redis.call('PTTL', set) < ttl then redis.call('PEXPIRE', set, ttl) end
+    redis.pcall('ZREMRANGEBYSCORE', set, '-inf', now - ttl)
+    redis.pcall('ZADD', set, now, key)
+    local life = redis.pcall('PTTL', set)
+    if type(life) == 'number' and life < ttl then redis.pcall('PEXPIRE', set, ttl) end
   end
 end
 `;
