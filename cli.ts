@@ -23,6 +23,10 @@ Commands:
   clear                    drop every scheduled and queued task
   snapshot [--stats]       what is scheduled, queued and running, and by which worker
   watch <KEY>              follow a task live: state, timing, progress bar
+  cancel <KEY>             cancel a task in any state
+  retry <KEY>              rerun a task that failed for good
+  failed ls|show|retry|purge
+                           the tasks that failed for good: list, show, rerun, purge
   workers ls               live workers and the tasks each serves
   workers for-task <TASK>  live workers serving TASK
   tasks trace|fail|sleep   add a built-in task
@@ -50,6 +54,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   clear: async () => (await import("./src/cli/clear_command.ts")).runClearCommand,
   snapshot: async () => (await import("./src/cli/snapshot_command.ts")).runSnapshotCommand,
   watch: async () => (await import("./src/cli/watch_command.ts")).runWatchCommand,
+  cancel: async () => (await import("./src/cli/task_commands.ts")).runCancelCommand,
+  retry: async () => (await import("./src/cli/task_commands.ts")).runRetryCommand,
+  failed: async () => (await import("./src/cli/failed_command.ts")).runFailedCommand,
   workers: async () => (await import("./src/cli/workers_command.ts")).runWorkersCommand,
   tasks: async () => (await import("./src/cli/tasks_command.ts")).runTasksCommand,
   version: async () => (await import("./src/cli/version_command.ts")).runVersionCommand,

@@ -98,11 +98,18 @@ export type { Duration, When } from "./src/duration.ts";
 export {
   ConnectionError,
   ExecutionCancelledError,
+  FailedTaskNotFoundError,
   TimeoutError,
   UnknownTaskError,
 } from "./src/errors.ts";
 export { decodeValue, encodeValue, SerializationError } from "./src/codec.ts";
 export { DocketKeys } from "./src/keys.ts";
+export type {
+  FailedPage,
+  FailedQuery,
+  FailedTask,
+  PurgeFailedOptions,
+} from "./src/dead_letter/failed.ts";
 export type {
   AdmissionCheck,
   AdmitOutcome,
@@ -110,7 +117,13 @@ export type {
   Backend,
   BackendWarn,
   Consumer,
+  DeadLetterWrite,
   Delivery,
+  FailedPageRequest,
+  FailedPosition,
+  FailedPurgeRequest,
+  FailedRecord,
+  FailedRetryOutcome,
   FinishRequest,
   PendingTasks,
   ProgressRecord,

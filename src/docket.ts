@@ -11,26 +11,31 @@ import type { RedisClient } from "./storage/redis/connection.ts";
 import { DocketKeys } from "./keys.ts";
 import { decodeValue } from "./codec.ts";
 import type { When } from "./duration.ts";
-import { UnknownTaskError } from "./errors.ts";
 import { Execution, type ExecutionHost } from "./execution.ts";
 import { type TaskDefinition, type TaskLike, toDefinition } from "./definition.ts";
+import { TaskRegistry } from "./task_registry.ts";
 import type { Logger } from "./logging/logger.ts";
 import { StrikeList } from "./strikes/strike_list.ts";
-import { makeStrikeInstruction, type StrikeInstruction } from "./strikes/strike_set.ts";
+import { makeStrikeInstruction } from "./strikes/strike_set.ts";
 import type { Payload } from "./types.ts";
 import { builtinTasks } from "./builtin_tasks.ts";
-import { type DocketOptions, openBackend, resolveConnection } from "./docket_options.ts";
+import * as deadLetter from "./dead_letter/failed.ts";
+import {
+  type DocketConnection,
+  type DocketOptions,
+  openBackend,
+  resolveConnection,
+} from "./docket_options.ts";
 import {
   type AddOptions,
   applyOutcomes,
   checkKey,
   dispositionOf,
   dueTime,
-  prepareEntries,
   prepareTask,
+  scheduleEntries,
   type ScheduleEntry,
   type ScheduleMode,
-  settleEntries,
 } from "./docket_schedule.ts";
 import {
   type DocketSnapshot,
@@ -57,6 +62,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   readonly url: string;
   /** Milliseconds state and results are kept; 0 keeps nothing. */
   readonly executionTtl: number;
+  /** Milliseconds failed tasks stay in the dead-letter set; 0 keeps none. */
+  readonly failedTtl: number;
   /** Milliseconds between worker heartbeats. */
   readonly heartbeatInterval: number;
   /** Heartbeats a worker may miss before it is considered gone. */
@@ -69,21 +76,14 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   readonly backend: Backend;
   /** Strikes in effect, kept current from the store. */
   readonly strikeList: StrikeList;
-  #tasks = new Map<string, TaskDefinition>();
+  #registry = new TaskRegistry();
   #closed = false;
 
-  private constructor(options: {
-    name: string;
-    url: string;
-    executionTtl: number;
-    logger: Logger;
-    backend: Backend;
-    heartbeatInterval: number;
-    missedHeartbeats: number;
-  }) {
+  private constructor(options: DocketConnection & { backend: Backend }) {
     this.name = options.name;
     this.url = options.url;
     this.executionTtl = options.executionTtl;
+    this.failedTtl = options.failedTtl;
     this.logger = options.logger;
     this.backend = options.backend;
     this.heartbeatInterval = options.heartbeatInterval;
@@ -96,24 +96,13 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   /** Connects to the store and loads the strikes in effect. */
   static async connect(options: DocketOptions = {}): Promise<Docket> {
     // Every option is checked before connecting, so a bad one leaves no connection open.
-    const { name, url, executionTtl, logger, heartbeatInterval, missedHeartbeats } =
-      resolveConnection(options);
-    const backend = await openBackend(url, name, logger);
-    const docket = new Docket({
-      name,
-      url,
-      executionTtl,
-      logger,
-      backend,
-      heartbeatInterval,
-      missedHeartbeats,
-    });
-    try {
-      await docket.strikeList.load();
-    } catch (error) {
+    const connection = resolveConnection(options);
+    const backend = await openBackend(connection.url, connection.name, connection.logger);
+    const docket = new Docket({ ...connection, backend });
+    await docket.strikeList.load().catch(async (error) => {
       await backend.close();
       throw error;
-    }
+    });
     return docket;
   }
 
@@ -124,7 +113,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
 
   /** The registered tasks by name (aliases included). */
   get tasks(): ReadonlyMap<string, TaskDefinition> {
-    return this.#tasks;
+    return this.#registry.tasks;
   }
 
   /**
@@ -136,26 +125,12 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * ```
    */
   register(task: TaskLike, options: { names?: string[] } = {}): TaskDefinition {
-    const definition = toDefinition(task);
-    const names = options.names?.length ? options.names : [definition.name];
-    for (const name of names) {
-      if (typeof name !== "string" || !name) throw new TypeError("task names must be non-empty");
-      this.#tasks.set(name, definition);
-    }
-    return definition;
+    return this.#registry.register(task, options);
   }
 
   /** The definition registered under `name`, or an `UnknownTaskError`. */
   resolveTask(task: TaskLike | string): { name: string; definition: TaskDefinition } {
-    if (typeof task === "string") {
-      const definition = this.#tasks.get(task);
-      if (!definition) throw new UnknownTaskError(task, this.#tasks.keys());
-      return { name: task, definition };
-    }
-    const definition = toDefinition(task);
-    const registered = this.#tasks.get(definition.name);
-    if (!registered) this.register(definition);
-    return { name: definition.name, definition: registered ?? definition };
+    return this.#registry.resolve(task);
   }
 
   /**
@@ -213,24 +188,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    */
   async schedule(entries: readonly ScheduleEntry[]): Promise<Execution[]> {
     this.#assertOpen();
-    if (!Array.isArray(entries)) {
-      throw new TypeError(`schedule takes an array of { task, payload?, when?, key? }`);
-    }
-    // Names first, before any task is auto-registered or written.
-    for (const entry of entries) {
-      if (typeof entry?.task === "string" && !this.#tasks.has(entry.task)) {
-        throw new UnknownTaskError(entry.task, this.#tasks.keys());
-      }
-    }
-    const names = entries.map((entry) => this.resolveTask(entry.task).name);
-    const now = Date.now();
-    const prepared = prepareEntries(this, entries, names, now);
-    // One call per task, all sent at once: on Redis they travel in one pipelined round trip, and
-    // each is answered on its own, so a failure part-way is known task by task.
-    const settled = await Promise.allSettled(
-      prepared.map(({ request }) => request ? this.backend.schedule([request], now) : undefined),
-    );
-    return settleEntries(prepared, settled);
+    return await scheduleEntries(this, entries);
   }
 
   /**
@@ -304,9 +262,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     return this.strikeList.strikes.isStruck(name, key, payload, this.#warnStrike);
   }
 
-  #warnStrike = (message: string): void => {
-    this.logger.warn(message);
-  };
+  #warnStrike = (message: string): void => this.logger.warn(message);
 
   /**
    * Cancels a task in any state: a waiting task is removed, a running one is aborted.
@@ -405,8 +361,56 @@ export class Docket implements ExecutionHost, AsyncDisposable {
       : typeof task === "string"
       ? task
       : toDefinition(task).name;
-    const instruction: StrikeInstruction = makeStrikeInstruction(direction, name, param, op, value);
-    await this.strikeList.send(instruction);
+    await this.strikeList.send(makeStrikeInstruction(direction, name, param, op, value));
+  }
+
+  /**
+   * Tasks that ended failed for good (kept `failedTtl`), newest first; pass `cursor` for more.
+   *
+   * @example
+   * ```ts ignore
+   * const { items, cursor } = await docket.failed({ task: "send_email", limit: 20 });
+   * ```
+   */
+  async failed(query?: deadLetter.FailedQuery): Promise<deadLetter.FailedPage> {
+    return await deadLetter.listFailed(this.#assertOpen(), query);
+  }
+
+  /**
+   * Reruns a failed task with its payload as a fresh task due now, and removes it from the
+   * failed set; a {@linkcode FailedTaskNotFoundError} when the key is not in it.
+   *
+   * @example
+   * ```ts ignore
+   * const execution = await docket.retry("order-1002");
+   * ```
+   */
+  async retry(key: string): Promise<Execution> {
+    return await deadLetter.retryFailedTask(this.#assertOpen(), key);
+  }
+
+  /**
+   * Reruns every failed task (of one task name, when given) in batches; returns how many.
+   *
+   * @example
+   * ```ts ignore
+   * await docket.retryFailed({ task: "send_email" });
+   * ```
+   */
+  async retryFailed(options?: { task?: string }): Promise<number> {
+    return await deadLetter.retryFailedTasks(this.#assertOpen(), options);
+  }
+
+  /**
+   * Removes failed tasks (of one task name, failed `olderThan` ago); returns how many.
+   *
+   * @example
+   * ```ts ignore
+   * await docket.purgeFailed({ olderThan: { days: 1 } });
+   * ```
+   */
+  async purgeFailed(options?: deadLetter.PurgeFailedOptions): Promise<number> {
+    return await deadLetter.purgeFailedTasks(this.#assertOpen(), options);
   }
 
   /**
@@ -444,8 +448,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * ```
    */
   async workers(): Promise<WorkerInfo[]> {
-    const records = await this.backend.workers(Date.now(), this.workerStaleAfter);
-    return records.map(toWorkerInfo);
+    return (await this.backend.workers(Date.now(), this.workerStaleAfter)).map(toWorkerInfo);
   }
 
   /**
@@ -457,15 +460,13 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * ```
    */
   async taskWorkers(taskName: string): Promise<WorkerInfo[]> {
-    const records = await this.backend.workers(Date.now(), this.workerStaleAfter, taskName);
-    return records.map(toWorkerInfo);
+    const records = this.backend.workers(Date.now(), this.workerStaleAfter, taskName);
+    return (await records).map(toWorkerInfo);
   }
 
   /**
-   * The node-redis client this docket uses (not available on `memory://`). On a Redis Cluster
-   * (`redis+cluster://`), it is the client of the node that holds this docket's hash slot (every
-   * docket key is on it) at the time of the call; it belongs to the docket's cluster client, so
-   * do not close it, and ask again after the cluster moves slots.
+   * The node-redis client this docket uses (not on `memory://`). On a cluster, the client of the
+   * node holding this docket's slot now: do not close it; ask again after slots move.
    *
    * @example
    * ```ts ignore
@@ -492,7 +493,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     await this.close();
   }
 
-  #assertOpen(): void {
+  #assertOpen(): this {
     if (this.#closed) throw new Error(`docket "${this.name}" is closed`);
+    return this;
   }
 }

@@ -22,6 +22,11 @@ export interface DocketOptions {
   url?: string;
   /** How long state and results are kept after a task ends; 0 keeps nothing. Default 15 min. */
   executionTtl?: Duration;
+  /**
+   * How long a task that failed for good stays in the dead-letter set (see `docket.failed()`),
+   * whatever `executionTtl` is; 0 keeps no failures. Default 7 days.
+   */
+  failedTtl?: Duration;
   /** A pino logger; default: one at `DOCKET_LOG_LEVEL`, else warn (a library is quiet unless asked). */
   logger?: Logger;
   /** How often workers announce themselves. Default 2 s. */
@@ -38,6 +43,8 @@ export interface DocketConnection {
   url: string;
   /** Milliseconds state and results are kept; 0 keeps nothing. */
   executionTtl: number;
+  /** Milliseconds failed tasks stay in the dead-letter set; 0 keeps none. */
+  failedTtl: number;
   /** The docket's logger (a child tagged with the docket's name). */
   logger: Logger;
   /** Milliseconds between worker heartbeats. */
@@ -66,6 +73,8 @@ export function resolveConnection(options: DocketOptions): DocketConnection {
   const url = options.url ?? readEnv("DOCKET_URL") ?? "redis://localhost:6379/0";
   const executionTtl = toMillis(options.executionTtl ?? { minutes: 15 }, "executionTtl");
   if (executionTtl < 0) throw new RangeError("executionTtl must not be negative");
+  const failedTtl = toMillis(options.failedTtl ?? { days: 7 }, "failedTtl");
+  if (failedTtl < 0) throw new RangeError("failedTtl must not be negative");
   const heartbeatInterval = toMillis(options.heartbeatInterval ?? 2_000, "heartbeatInterval");
   const missedHeartbeats = options.missedHeartbeats ?? 5;
   if (!(heartbeatInterval > 0) || !Number.isInteger(missedHeartbeats) || missedHeartbeats < 1) {
@@ -76,7 +85,7 @@ export function resolveConnection(options: DocketOptions): DocketConnection {
   // A library speaks up only when something is wrong, unless the application asks for more.
   const logger = (options.logger ?? createLogger({ defaultLevel: "warn" })).child({ docket: name });
   new DocketKeys(name);
-  return { name, url, executionTtl, logger, heartbeatInterval, missedHeartbeats };
+  return { name, url, executionTtl, failedTtl, logger, heartbeatInterval, missedHeartbeats };
 }
 
 /** Opens the store `url` names: `memory://` in this process, anything else on Redis. */

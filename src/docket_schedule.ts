@@ -14,6 +14,7 @@ import type { TaskLike } from "./definition.ts";
 import type { Logger } from "./logging/logger.ts";
 import { formatCall } from "./logging/call_repr.ts";
 import { uuid7 } from "./uuid7.ts";
+import { UnknownTaskError } from "./errors.ts";
 import { ExecutionState, type Payload } from "./types.ts";
 
 /** Where and when a task is scheduled: `when` defaults to now, `key` to a new UUIDv7. */
@@ -236,4 +237,40 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value;
+}
+
+/** What {@linkcode scheduleEntries} needs of the docket: preparing tasks and resolving names. */
+export interface ScheduleEntriesHost extends ScheduleHost {
+  /** The registered tasks by name. */
+  readonly tasks: ReadonlyMap<string, unknown>;
+  /** The name a task is scheduled under, registering a task object on first use. */
+  resolveTask(task: TaskLike | string): { name: string };
+}
+
+/**
+ * The body of {@linkcode Docket.schedule}: every name is checked before anything is
+ * registered or written, then every task is sent at once.
+ */
+export async function scheduleEntries(
+  host: ScheduleEntriesHost,
+  entries: readonly ScheduleEntry[],
+): Promise<Execution[]> {
+  if (!Array.isArray(entries)) {
+    throw new TypeError(`schedule takes an array of { task, payload?, when?, key? }`);
+  }
+  // Names first, before any task is auto-registered or written.
+  for (const entry of entries) {
+    if (typeof entry?.task === "string" && !host.tasks.has(entry.task)) {
+      throw new UnknownTaskError(entry.task, host.tasks.keys());
+    }
+  }
+  const names = entries.map((entry) => host.resolveTask(entry.task).name);
+  const now = Date.now();
+  const prepared = prepareEntries(host, entries, names, now);
+  // One call per task, all sent at once: on Redis they travel in one pipelined round trip, and
+  // each is answered on its own, so a failure part-way is known task by task.
+  const settled = await Promise.allSettled(
+    prepared.map(({ request }) => request ? host.backend.schedule([request], now) : undefined),
+  );
+  return settleEntries(prepared, settled);
 }

@@ -83,3 +83,27 @@ export class ConnectionError extends Error {
     this.name = "ConnectionError";
   }
 }
+
+/**
+ * Raised by `docket.retry(key)` when the key is not in the dead-letter set (it never failed for
+ * good, was retried or purged already, or its entry expired after `failedTtl`).
+ *
+ * @example
+ * ```ts
+ * import { FailedTaskNotFoundError } from "@docket/core";
+ * new FailedTaskNotFoundError("order-1").key; // "order-1"
+ * ```
+ */
+export class FailedTaskNotFoundError extends Error {
+  /** The key asked for. */
+  readonly key: string;
+  /** Creates the error for a task key. */
+  constructor(key: string) {
+    super(
+      `task "${key}" is not in the failed set: it did not fail for good, was already retried ` +
+        `or purged, or its entry expired (failedTtl)`,
+    );
+    this.name = "FailedTaskNotFoundError";
+    this.key = key;
+  }
+}

@@ -39,6 +39,11 @@ export class DocketKeys {
    * outlives each one, so workers skip looking for tombstones while it is absent.
    */
   readonly tombstones: string;
+  /**
+   * The dead-letter index: the sorted set of the keys of tasks that ended failed for good, scored
+   * by when they failed (epoch ms); each member's entry is {@linkcode DocketKeys.failedEntry}.
+   */
+  readonly failed: string;
   /** The consumer group every worker reads the stream through. */
   readonly group = "docket-workers";
 
@@ -55,6 +60,7 @@ export class DocketKeys {
     this.cancelChannel = `${this.prefix}:cancel`;
     this.concurrencyWatch = `${this.prefix}:concurrency-watch`;
     this.tombstones = `${this.prefix}:tombstones`;
+    this.failed = `${this.prefix}:failed`;
   }
 
   /** The execution record of a task. */
@@ -96,6 +102,14 @@ export class DocketKeys {
   /** The stream of tasks waiting for a slot of the concurrency limit `name`. */
   waiters(name: string): string {
     return `${this.prefix}:${name}:waiters`;
+  }
+  /** The dead-letter entry of a task that failed for good (a hash with a time to live). */
+  failedEntry(key: string): string {
+    return `${this.prefix}:failed:${key}`;
+  }
+  /** The dead-letter index of one task name (a sorted set scored like `failed`). */
+  failedByTask(task: string): string {
+    return `${this.prefix}:failed-task:${task}`;
   }
   /** A lock key (automatic task seeding). */
   lock(name: string): string {

@@ -1,6 +1,6 @@
 /**
  * `snapshot`: what is scheduled, queued and running, and by which worker; `--stats` adds a
- * summary per task.
+ * summary per task and the count of failed tasks kept.
  *
  * @module
  */
@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import type { DocketSnapshot } from "../docket_snapshot.ts";
 import type { Execution } from "../execution.ts";
+import { countFailedTasks } from "../dead_letter/failed.ts";
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -32,7 +33,8 @@ Shows what is running (and on which worker), queued and scheduled, soonest first
 times relative to now.
 
 Options:
-  --stats          add a summary per task: total, running, waiting, next and last due
+  --stats          add a summary per task (total, running, waiting, next and last due)
+                   and how many failed tasks are kept (see "failed ls")
 ${COMMON_HELP}`;
 
 /**
@@ -48,7 +50,7 @@ ${COMMON_HELP}`;
 export function formatSnapshot(
   name: string,
   snapshot: DocketSnapshot,
-  options: { stats?: boolean; now?: number } = {},
+  options: { stats?: boolean; now?: number; failed?: number } = {},
 ): string {
   const now = options.now ?? snapshot.taken.getTime();
   const workers = snapshot.workers.length;
@@ -79,6 +81,10 @@ export function formatSnapshot(
     }
   }
   if (options.stats) {
+    if (options.failed !== undefined) {
+      const kept = options.failed;
+      lines.push("", `${kept} failed ${kept === 1 ? "task" : "tasks"} kept (see "failed ls")`);
+    }
     lines.push("", formatStats(all, now));
   }
   return lines.join("\n");
@@ -132,7 +138,10 @@ export async function runSnapshotCommand(args: string[]): Promise<number> {
     return 0;
   }
   await using docket = await openDocket(resolveTarget("snapshot", values));
-  const snapshot = await docket.snapshot();
-  console.log(formatSnapshot(docket.name, snapshot, { stats: values.stats }));
+  const [snapshot, failed] = await Promise.all([
+    docket.snapshot(),
+    values.stats ? countFailedTasks(docket) : undefined,
+  ]);
+  console.log(formatSnapshot(docket.name, snapshot, { stats: values.stats, failed }));
   return 0;
 }

@@ -9,6 +9,22 @@
  */
 
 import type { ExecutionState } from "../types.ts";
+import type {
+  DeadLetterWrite,
+  FailedPageRequest,
+  FailedPurgeRequest,
+  FailedRecord,
+  FailedRetryOutcome,
+} from "./dead_letter.ts";
+
+export type {
+  DeadLetterWrite,
+  FailedPageRequest,
+  FailedPosition,
+  FailedPurgeRequest,
+  FailedRecord,
+  FailedRetryOutcome,
+} from "./dead_letter.ts";
 
 /** A task as it travels: on the stream, parked for later, or rebuilt from the runs record. */
 export interface TaskMessage {
@@ -81,6 +97,11 @@ export interface FinishRequest {
   failure?: Uint8Array;
   /** The result, MessagePack-encoded (absent for `undefined`). */
   result?: Uint8Array;
+  /**
+   * For a run that failed for good, when failures are kept: its dead-letter entry, written in
+   * the same atomic step as the end (only if the run is still the key's current one).
+   */
+  deadLetter?: DeadLetterWrite;
 }
 
 /** A run that is acknowledged and written again for a later attempt (retries). */
@@ -332,6 +353,25 @@ export interface Backend {
    * Returns how many limits were looked at.
    */
   scavenge(now: number, leaseMs: number, limit: number): Promise<number>;
+  /**
+   * A page of the dead-letter index, newest first, skipping (and removing from the index)
+   * members whose entry has expired; members older than `ttlMs` are trimmed first (0: none).
+   */
+  failedPage(request: FailedPageRequest, now: number, ttlMs: number): Promise<FailedRecord[]>;
+  /** Reads one dead-letter entry. */
+  readFailed(key: string): Promise<FailedRecord | undefined>;
+  /**
+   * Puts dead-letter entries back on the stream as fresh tasks (attempt 1, a new generation, due
+   * now) and removes them from the set, each atomically; one outcome per key.
+   */
+  retryFailed(keys: string[], now: number): Promise<FailedRetryOutcome[]>;
+  /**
+   * Removes up to `limit` dead-letter entries: `purged` counts entries removed, `removed` the
+   * members that left the index looked at (purged ones and stale ones; 0: nothing left).
+   */
+  purgeFailed(request: FailedPurgeRequest): Promise<{ removed: number; purged: number }>;
+  /** How many entries the dead-letter set holds, after trimming those older than `ttlMs`. */
+  countFailed(now: number, ttlMs: number): Promise<number>;
   /** Listens to a channel (state and progress events, cancellations). */
   subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe>;
   /** Closes every connection. */

@@ -15,6 +15,7 @@ import { formatCall } from "../logging/call_repr.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { RunEnvironment } from "./environment.ts";
 import type { RunLog } from "./run_log.ts";
+import { deadLetterFor } from "../dead_letter/entry.ts";
 
 /** The retry the first hook that decides asks for after a failure, if any. */
 export function retryFor(
@@ -114,16 +115,23 @@ export function finishAs(
   });
 }
 
-/** Records a failure: the error's description, and its encoded record when one can be made. */
+/**
+ * Records that a run failed for good: the error's description, its encoded record while runs
+ * are kept, and its dead-letter entry while failures are kept. Every end that leaves a task
+ * FAILED (no retry left, an undecodable payload, an admission error…) goes through here, so
+ * every such task lands in the dead-letter set, in the same write as its end.
+ */
 export function finishFailed(
   env: RunEnvironment,
   delivery: Delivery,
   error: unknown,
 ): Promise<void> {
+  const { executionTtl, failedTtl } = env.docket;
   return finishAs(env, delivery, {
     state: "failed",
     error: describeError(error),
-    ...encodeFailure(error),
+    ...(executionTtl > 0 ? encodeFailure(error) : {}),
+    deadLetter: deadLetterFor(failedTtl, delivery.message, env.worker.name, error),
   });
 }
 
@@ -140,11 +148,7 @@ export function finishRun(
   }
   if (outcome.kind === "failed") {
     log.failed(outcome.error, duration);
-    return finishAs(env, delivery, {
-      state: "failed",
-      error: describeError(outcome.error),
-      ...(env.docket.executionTtl > 0 ? encodeFailure(outcome.error) : {}),
-    });
+    return finishFailed(env, delivery, outcome.error);
   }
   log.cancelled(duration);
   return finishAs(env, delivery, { state: "cancelled" });

@@ -20,6 +20,9 @@ const COMMANDS = [
   ["workers"],
   ["tasks"],
   ["version"],
+  ["cancel"],
+  ["retry"],
+  ["failed"],
 ];
 
 /** One line on stderr, saying what went wrong. */

@@ -22,6 +22,10 @@ import type {
   BackendWarn,
   Consumer,
   Delivery,
+  FailedPageRequest,
+  FailedPurgeRequest,
+  FailedRecord,
+  FailedRetryOutcome,
   FinishRequest,
   PendingTasks,
   ProgressRecord,
@@ -44,6 +48,7 @@ import {
   type DeliveredEntry,
   finishRuns,
   moveDueTasks,
+  rerunFailed,
   scheduleTask,
   updateProgress,
 } from "./operations.ts";
@@ -278,6 +283,31 @@ export class MemoryBackend implements Backend {
   /** The safeguard: wakes the limits whose check time has come. */
   scavenge(now: number, leaseMs: number, limit: number): Promise<number> {
     return this.#atomically((d) => scavengeLimits(d, now, leaseMs, limit));
+  }
+
+  /** A page of the dead-letter index, newest first. */
+  failedPage(request: FailedPageRequest, now: number, ttlMs: number): Promise<FailedRecord[]> {
+    return this.#atomically((d) => d.failed.page(request, now, ttlMs));
+  }
+
+  /** Reads one dead-letter entry. */
+  readFailed(key: string): Promise<FailedRecord | undefined> {
+    return this.#atomically((d) => d.failed.read(key));
+  }
+
+  /** Reruns dead-letter entries as fresh tasks due now, each unless its key is live again. */
+  retryFailed(keys: string[], now: number): Promise<FailedRetryOutcome[]> {
+    return this.#atomically((d) => rerunFailed(d, keys, now));
+  }
+
+  /** Removes one batch of dead-letter entries. */
+  purgeFailed(request: FailedPurgeRequest): Promise<{ removed: number; purged: number }> {
+    return this.#atomically((d) => d.failed.purge(request));
+  }
+
+  /** How many entries the dead-letter set holds. */
+  countFailed(now: number, ttlMs: number): Promise<number> {
+    return this.#atomically((d) => d.failed.count(now, ttlMs));
   }
 
   /** Listens to a channel of this URL's store; messages arrive asynchronously, in order. */

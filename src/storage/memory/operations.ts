@@ -10,6 +10,7 @@
 
 import type {
   Delivery,
+  FailedRetryOutcome,
   FinishRequest,
   ProgressRecord,
   ScheduleOutcome,
@@ -182,8 +183,10 @@ export function finishRuns(
 ): void {
   for (const request of requests) {
     // Generation 0 is an untracked run: there is no record, progress owner or listener.
+    const current = request.generation === 0 || recordEnd(d, request, now, ttlMs);
+    // Like the finish script: a superseded run leaves no dead-letter entry.
+    if (request.deadLetter && current) d.failed.record(request.key, request.deadLetter, now);
     if (request.generation !== 0) {
-      recordEnd(d, request, now, ttlMs);
       dropProgress(d, request.key, request.generation);
       const event: Record<string, unknown> = {
         type: "state",
@@ -198,13 +201,16 @@ export function finishRuns(
   }
 }
 
-/** Writes the terminal state into the record of the same generation (or deletes it: ttl 0). */
-function recordEnd(d: DocketState, request: FinishRequest, now: number, ttlMs: number): void {
+/**
+ * Writes the terminal state into the record of the same generation (or deletes it: ttl 0);
+ * false when the run was superseded (no record of its generation).
+ */
+function recordEnd(d: DocketState, request: FinishRequest, now: number, ttlMs: number): boolean {
   const record = d.runs.get(request.key);
-  if (record === undefined || record.generation !== request.generation) return;
+  if (record === undefined || record.generation !== request.generation) return false;
   if (ttlMs <= 0) {
     d.runs.delete(request.key);
-    return;
+    return true;
   }
   record.state = request.state;
   record.completedAt = now;
@@ -214,6 +220,25 @@ function recordEnd(d: DocketState, request: FinishRequest, now: number, ttlMs: n
   if (request.result?.length) record.result = copyBytes(request.result);
   delete record.sid;
   d.runs.expire(request.key, ttlMs);
+  return true;
+}
+
+/** Reruns dead-letter entries like retry_failed.ts: each as a fresh task (`add`) due now. */
+export function rerunFailed(d: DocketState, keys: string[], now: number): FailedRetryOutcome[] {
+  return d.failed.retry(
+    keys,
+    ({ key, task, data }) =>
+      scheduleTask(d, {
+        mode: "add",
+        key,
+        task,
+        data,
+        when: now,
+        attempt: 1,
+        tracked: true,
+        ackId: "",
+      }, now),
+  );
 }
 
 /** Deletes the progress record unless a newer run (a later generation) has started writing it. */

@@ -15,6 +15,7 @@ import { PubSub } from "./pubsub.ts";
 import { MemoryStream, StrikeLog } from "./stream.ts";
 import { ExpiringMap, SortedQueue } from "./structures.ts";
 import { FlowState } from "./flow_state.ts";
+import { FailedSet } from "./dead_letter.ts";
 
 /** A runs record as stored: the public record plus the stream id of its waiting copy. */
 export interface StoredRun extends RunRecord {
@@ -56,6 +57,8 @@ export class DocketState {
   readonly locks: ExpiringMap<string> = new ExpiringMap();
   /** Concurrency slots and waiters, debounce, cooldown and rate-limit records. */
   readonly flow: FlowState = new FlowState();
+  /** Tasks that ended failed for good (the dead-letter set). */
+  readonly failed: FailedSet = new FailedSet();
 
   /** Binds the structures to a docket's names and to its store's channels. */
   constructor(readonly keys: DocketKeys, readonly channels: PubSub) {}

@@ -131,6 +131,27 @@ export class SortedQueue {
     return due;
   }
 
+  /**
+   * Up to `limit` keys ordered before (score, key), nearest first: the newest-first walk of a
+   * set scored by time (ZREVRANGEBYSCORE from a place). Without a place, from the end.
+   */
+  before(limit: number, score = Infinity, key?: string): { key: string; score: number }[] {
+    const found: { key: string; score: number }[] = [];
+    const from = score === Infinity ? this.#order.length : this.#position(score, key ?? "");
+    for (let i = from - 1; i >= 0 && found.length < limit; i--) {
+      const member = this.#order[i];
+      found.push({ key: member, score: this.#scores.get(member)! });
+    }
+    return found;
+  }
+
+  /** Removes every key scored at most `max` (ZREMRANGEBYSCORE -inf max). */
+  removeUpTo(max: number): void {
+    let count = 0;
+    while (count < this.#order.length && this.#scores.get(this.#order[count])! <= max) count++;
+    for (const key of this.#order.splice(0, count)) this.#scores.delete(key);
+  }
+
   /** The index of the first key ordered at or after (score, key). */
   #position(score: number, key: string): number {
     let low = 0;

@@ -9,7 +9,7 @@
  * This file holds the write path (schedule, cancel, finish, moving due tasks) and the
  * connections; the rest lives next to it, each part taking the backend as a `RedisAccess`
  * (`access.ts`): batched adds (`add_now.ts`), a worker's consumer (`consumer.ts`), flow control
- * (`flow.ts`), listings and `clear` (`pending.ts`), progress (`progress.ts`), the worker
+ * (`flow.ts`), the dead-letter set (`dead_letter.ts`), listings and `clear` (`pending.ts`), progress (`progress.ts`), the worker
  * registry (`registry.ts`) and the strike stream (`strikes.ts`).
  *
  * @module
@@ -21,6 +21,10 @@ import type {
   Backend,
   BackendWarn,
   Consumer,
+  FailedPageRequest,
+  FailedPurgeRequest,
+  FailedRecord,
+  FailedRetryOutcome,
   FinishRequest,
   PendingTasks,
   ProgressRecord,
@@ -53,6 +57,7 @@ import { cancelScript } from "./scripts/cancel.ts";
 import { moveDueScript } from "./scripts/move_due.ts";
 import { AddNowBatcher } from "./add_now.ts";
 import { RedisConsumer } from "./consumer.ts";
+import * as deadLetter from "./dead_letter.ts";
 import * as flow from "./flow.ts";
 import * as pending from "./pending.ts";
 import * as progress from "./progress.ts";
@@ -220,10 +225,12 @@ export class RedisBackend implements Backend {
   async finish(requests: FinishRequest[], now: number, ttlMs: number): Promise<void> {
     if (requests.length === 0) return;
     const keys = this.keys;
-    const scriptKeys = [keys.stream];
-    const args: Arg[] = [keys.group, now, ttlMs, 0];
+    const scriptKeys = [keys.stream, keys.failed];
+    const args: Arg[] = [keys.group, now, ttlMs, 0, 0];
     let untracked: string[] | undefined;
+    let letters: FinishRequest[] | undefined;
     for (const request of requests) {
+      if (request.deadLetter) (letters ??= []).push(request);
       if (request.generation === 0) {
         (untracked ??= []).push(request.id);
         continue;
@@ -240,6 +247,26 @@ export class RedisBackend implements Backend {
         request.result ?? "",
         keys.stateChannel(request.key),
       );
+    }
+    if (letters) {
+      args[4] = letters.length;
+      for (const { key, generation, deadLetter } of letters) {
+        const letter = deadLetter!;
+        scriptKeys.push(keys.failedEntry(key), keys.failedByTask(letter.task));
+        args.push(
+          generation,
+          key,
+          letter.task,
+          letter.data,
+          Math.round(letter.when),
+          letter.attempt,
+          letter.worker,
+          letter.errorName,
+          letter.errorMessage,
+          letter.errorStack ?? "",
+          letter.ttlMs,
+        );
+      }
     }
     if (untracked) args.push(...untracked);
     await this.run(finishScript, scriptKeys, args);
@@ -367,6 +394,26 @@ export class RedisBackend implements Backend {
 
   scavenge(now: number, leaseMs: number, limit: number): Promise<number> {
     return flow.scavenge(this, now, leaseMs, limit);
+  }
+
+  failedPage(request: FailedPageRequest, now: number, ttlMs: number): Promise<FailedRecord[]> {
+    return deadLetter.failedPage(this, request, now, ttlMs);
+  }
+
+  readFailed(key: string): Promise<FailedRecord | undefined> {
+    return deadLetter.readFailed(this, key);
+  }
+
+  retryFailed(keys: string[], now: number): Promise<FailedRetryOutcome[]> {
+    return deadLetter.retryFailed(this, keys, now);
+  }
+
+  purgeFailed(request: FailedPurgeRequest): Promise<{ removed: number; purged: number }> {
+    return deadLetter.purgeFailed(this, request);
+  }
+
+  countFailed(now: number, ttlMs: number): Promise<number> {
+    return deadLetter.countFailed(this, now, ttlMs);
   }
 
   async subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {

@@ -5,6 +5,7 @@
  */
 
 import { defineScript } from "../script.ts";
+import { DEAD_LETTER_LUA } from "./dead_letter.ts";
 
 /**
  * Records how a batch of runs ended, then acknowledges and deletes their messages with one XACK
@@ -12,34 +13,45 @@ import { defineScript } from "../script.ts";
  * superseded: its record is left alone, but its terminal event is still published so nobody
  * waiting on it hangs. Untracked runs (generation 0, fire-and-forget) have no record and no
  * listeners: they are passed as bare stream ids, after the tracked ones.
+ *
+ * Runs that failed for good may come with a dead-letter entry, written here (see
+ * `dead_letter.ts`) unless the run was superseded; successful batches carry none and pay nothing.
  */
 export const finishScript = defineScript(
   "finish",
   `
--- KEYS[1] stream of due work
--- KEYS[2i] runs hash and KEYS[2i + 1] progress hash of the i-th tracked run
+-- KEYS[1] stream of due work    KEYS[2] dead-letter index
+-- KEYS[1 + 2i] runs hash and KEYS[2 + 2i] progress hash of the i-th tracked run
+-- then, for the j-th dead-letter entry, its entry hash and its task's dead-letter index
 -- ARGV[1] consumer group    ARGV[2] now (epoch ms)    ARGV[3] execution ttl (ms; 0 keeps nothing)
--- ARGV[4] how many tracked runs follow
+-- ARGV[4] how many tracked runs follow    ARGV[5] how many dead-letter entries follow
 -- then 8 values per tracked run: stream id, task key, generation, state
 --   (completed|failed|cancelled), error text ('' none), error record ('' none), result ('' none),
 --   state channel
+-- then 11 values per dead-letter entry: generation of its run ('0' untracked), task key, task
+--   name, payload, when, attempt, worker, error name, error message, error stack, ttl (ms)
 -- then the stream ids of untracked runs (nothing to record: only acknowledged)
-local stream = KEYS[1]
+${DEAD_LETTER_LUA}
+local stream, failed_index = KEYS[1], KEYS[2]
 local group, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = {}
-local count = tonumber(ARGV[4])
-for i = 4 + count * 8 + 1, #ARGV do
+local count, letters = tonumber(ARGV[4]), tonumber(ARGV[5])
+local letters_at = 5 + count * 8
+for i = letters_at + letters * 11 + 1, #ARGV do
   if ARGV[i] ~= '' then ids[#ids + 1] = ARGV[i] end
 end
+-- "key generation" of each run that was still its key's current one
+local current_runs = {}
 for i = 1, count do
-  local base = 4 + (i - 1) * 8
+  local base = 5 + (i - 1) * 8
   local id, key, generation, state = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   local error_text, failure, result = ARGV[base + 5], ARGV[base + 6], ARGV[base + 7]
   local channel = ARGV[base + 8]
-  local runs, progress = KEYS[2 * i], KEYS[2 * i + 1]
+  local runs, progress = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
   if generation ~= '0' then
     local current = redis.call('HMGET', runs, 'gen', 'sid')
     if current[1] == generation then
+      current_runs[key .. ' ' .. generation] = true
       if ttl > 0 then
         if error_text == '' and failure == '' and result == '' then
           redis.call('HSET', runs, 'state', state, 'completed', now)
@@ -66,6 +78,16 @@ for i = 1, count do
     redis.call('PUBLISH', channel, cjson.encode(event))
   end
   if id ~= '' then ids[#ids + 1] = id end
+end
+for j = 1, letters do
+  local base = letters_at + (j - 1) * 11
+  local generation, key = ARGV[base + 1], ARGV[base + 2]
+  if generation == '0' or current_runs[key .. ' ' .. generation] then
+    local at = 2 + 2 * count + 2 * (j - 1)
+    dead_letter(failed_index, KEYS[at + 1], KEYS[at + 2], now, tonumber(ARGV[base + 11]), key,
+      ARGV[base + 3], ARGV[base + 4], ARGV[base + 5], ARGV[base + 6], ARGV[base + 7],
+      ARGV[base + 8], ARGV[base + 9], ARGV[base + 10])
+  end
 end
 if #ids > 0 then
   redis.call('XACK', stream, group, unpack(ids))
