@@ -1,9 +1,9 @@
 /**
  * What docket needs of the process it runs in, the same on Deno, Bun and Node: environment
  * variables, command-line arguments, signals, exit, the host name and the pid. Everything goes
- * through `node:process` and `node:os`, which all three runtimes provide; the one difference
- * handled here is that Deno guards environment variables with a permission, and reading one
- * without it must neither prompt nor throw.
+ * through `node:process` and `node:os`, which all three runtimes provide. The differences handled
+ * here: Deno guards environment variables and the host name with permissions, and reading them
+ * without one must neither prompt nor throw; and Deno writes stdout synchronously by itself.
  *
  * @module
  */
@@ -23,7 +23,7 @@ const runtime = globalThis as any;
  * @example
  * ```ts
  * import { runtimeName } from "./runtime.ts";
- * if (runtimeName() === "node") console.log("running on Node", process.version);
+ * if (runtimeName() === "node") console.log("running on Node");
  * ```
  */
 export function runtimeName(): RuntimeName {
@@ -140,4 +140,31 @@ export function stdoutIsTerminal(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A synchronous writer to stdout where the runtime has one of its own (Deno), else `undefined`
+ * (Node and Bun, where pino's synchronous destination does the same). A closed or broken stdout
+ * is ignored: logging must not crash the program.
+ *
+ * @example
+ * ```ts
+ * import process from "node:process";
+ * import { stdoutSyncWriter } from "./runtime.ts";
+ * const write = stdoutSyncWriter() ?? ((text: string) => void process.stdout.write(text));
+ * write("hello\n");
+ * ```
+ */
+export function stdoutSyncWriter(): ((text: string) => void) | undefined {
+  const stdout = runtime.Deno?.stdout;
+  if (typeof stdout?.writeSync !== "function") return undefined;
+  const encoder = new TextEncoder();
+  return (text: string) => {
+    try {
+      let bytes = encoder.encode(text);
+      while (bytes.length > 0) bytes = bytes.subarray(stdout.writeSync(bytes));
+    } catch {
+      // A closed or broken stdout must not crash the program that is logging.
+    }
+  };
 }

@@ -11,7 +11,7 @@
  */
 
 import pino from "pino";
-import { readEnv, stdoutIsTerminal } from "../runtime.ts";
+import { readEnv, stdoutIsTerminal, stdoutSyncWriter } from "../runtime.ts";
 
 /**
  * The logger type used throughout docket (pino's `Logger`).
@@ -157,26 +157,10 @@ function resolveLevel(explicit: string | undefined, fallback = "info"): string {
   return level;
 }
 
-// deno-lint-ignore no-explicit-any
-const runtime = globalThis as any;
-
-/** A synchronous line writer for stdout. */
+/** A synchronous line writer for stdout: the runtime's own where it has one, else pino's. */
 function stdoutSink(): LineSink {
-  const deno = runtime.Deno;
-  if (typeof deno?.stdout?.writeSync === "function") {
-    const encoder = new TextEncoder();
-    return {
-      write(line: string) {
-        try {
-          let bytes = encoder.encode(line);
-          while (bytes.length > 0) bytes = bytes.subarray(deno.stdout.writeSync(bytes));
-        } catch {
-          // A closed or broken stdout must not crash the program that is logging.
-        }
-      },
-    };
-  }
-  return pino.destination({ dest: 1, sync: true });
+  const write = stdoutSyncWriter();
+  return write ? { write } : pino.destination({ dest: 1, sync: true });
 }
 
 // ---------------------------------------------------------------------------------------------
