@@ -1,6 +1,7 @@
 /**
  * The docket command line: `deno run -A cli.ts <command> [options]`, or the same with
- * `bun run cli.ts`. `--help` lists the commands; `<command> --help` describes one.
+ * `bun run cli.ts`; from the npm package, `npx docket <command> [options]` on Node. `--help`
+ * lists the commands; `<command> --help` describes one.
  *
  * Exit status: 0 success, 1 an error (one line on stderr), 2 a command-line mistake;
  * `watch` also exits 1 when the task failed and 3 when it was cancelled.
@@ -8,9 +9,9 @@
  * @module
  */
 
-import process from "node:process";
 import { runMain } from "./src/cli/worker_command.ts";
 import { UsageError } from "./src/cli/parsing.ts";
+import { commandLineArgs } from "./src/runtime.ts";
 
 const HELP = `Usage: cli.ts <command> [options]
 
@@ -83,4 +84,4 @@ async function main(args: string[]): Promise<number> {
   return await (await load())(rest);
 }
 
-await runMain(() => main(process.argv.slice(2)));
+await runMain(() => main(commandLineArgs()));

@@ -10,6 +10,7 @@ import { RedisBackend } from "./storage/redis/backend.ts";
 import { DocketKeys } from "./keys.ts";
 import { type Duration, toMillis } from "./duration.ts";
 import { createLogger, type Logger } from "./logging/logger.ts";
+import { readEnv } from "./runtime.ts";
 
 /** Options of {@linkcode Docket.connect}. */
 export interface DocketOptions {
@@ -51,17 +52,6 @@ export interface DocketConnection {
   heartbeatInterval: number;
   /** Heartbeats a worker may miss before it is considered gone. */
   missedHeartbeats: number;
-}
-
-/** An environment variable, or `undefined` where it is unset or cannot be read. */
-export function readEnv(name: string): string | undefined {
-  try {
-    // deno-lint-ignore no-explicit-any
-    const process = (globalThis as any).process;
-    return process?.env?.[name] ?? undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -31,11 +31,16 @@ export interface WorkerProcessOptions {
   runtime?: "deno" | "bun";
   /** More worker options (e.g. `["--concurrency", "1", "--until-finished"]`). */
   args?: string[];
+  /** The command that starts the worker, instead of `worker.ts` under `runtime`. */
+  command?: string[];
+  /** The working directory (default: this one). */
+  cwd?: string;
 }
 
-/** Starts `worker.ts` with fast polling and JSON logs. */
+/** Starts `worker.ts` (or `options.command`) with fast polling and JSON logs. */
 export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess {
-  const [command, ...args] = runtimeCommand(options.runtime ?? "deno", "worker.ts");
+  const [command, ...args] = options.command ??
+    runtimeCommand(options.runtime ?? "deno", "worker.ts");
   const child = new Deno.Command(command, {
     args: [
       ...args,
@@ -54,6 +59,7 @@ export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess
       "json",
       ...(options.args ?? []),
     ],
+    cwd: options.cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { readEnv } from "../runtime.ts";
+
 /**
  * A command-line mistake: printed as one line, exit code 2.
  *
@@ -77,13 +79,8 @@ export function parseCount(text: string, what: string, minimum = 1): number {
  * ```
  */
 export function env(name: string): string | undefined {
-  try {
-    // deno-lint-ignore no-explicit-any
-    const value = (globalThis as any).process?.env?.[name];
-    return value === "" ? undefined : value;
-  } catch {
-    return undefined;
-  }
+  const value = readEnv(name);
+  return value === "" ? undefined : value;
 }
 
 /**

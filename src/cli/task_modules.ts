@@ -9,9 +9,11 @@ import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { isTaskDefinition, type TaskDefinition } from "../definition.ts";
 import { UsageError } from "./parsing.ts";
+import { runtimeName } from "../runtime.ts";
 
 /**
- * Imports a module by path (relative to the working directory) or URL.
+ * Imports a module by path (relative to the working directory) or by `file:`, `http:` or
+ * `https:` URL. On Node before 22.18, a `.ts` module cannot be loaded: compile it to `.js`.
  *
  * @example
  * ```ts ignore
@@ -20,14 +22,44 @@ import { UsageError } from "./parsing.ts";
  * ```
  */
 export async function importModule(specifier: string): Promise<Record<string, unknown>> {
-  const url = /^[a-z][a-z0-9+.-]*:/i.test(specifier)
-    ? specifier
-    : pathToFileURL(resolve(specifier)).href;
   try {
-    return await import(url);
+    return await importUrl(moduleUrl(specifier));
   } catch (error) {
-    throw new UsageError(`cannot load task module ${specifier}: ${(error as Error).message}`);
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(
+      `cannot load task module ${specifier}: ${(error as Error).message}${hintFor(specifier)}`,
+    );
   }
+}
+
+/** The URL of a task module given by path or URL; a scheme other than file: and http(s): is refused. */
+function moduleUrl(specifier: string): URL {
+  if (!/^[a-z][a-z0-9+.-]+:/i.test(specifier)) return pathToFileURL(resolve(specifier));
+  const url = new URL(specifier);
+  if (!["file:", "http:", "https:"].includes(url.protocol)) {
+    throw new UsageError(
+      `cannot load task module ${specifier}: give a path or a file:, http: or https: URL`,
+    );
+  }
+  return url;
+}
+
+/**
+ * Imports an absolute URL. Each import starts with its scheme written out, so that publishing
+ * can tell these are URLs (which need no import map) rather than bare specifiers.
+ */
+function importUrl(url: URL): Promise<Record<string, unknown>> {
+  const rest = url.href.slice(url.protocol.length + 2);
+  if (url.protocol === "file:") return import(`file://${rest}`);
+  if (url.protocol === "https:") return import(`https://${rest}`);
+  return import(`http://${rest}`);
+}
+
+function hintFor(specifier: string): string {
+  const typescript = /\.[cm]?tsx?$/i.test(specifier);
+  return typescript && runtimeName() === "node"
+    ? " (this Node cannot load TypeScript: compile the task module to .js, or use Node 22.18 or later)"
+    : "";
 }
 
 /**

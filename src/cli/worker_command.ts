@@ -13,6 +13,7 @@ import { createLogger, type LogFormat, type Logger } from "../logging/logger.ts"
 import { env, parseCount, parseDuration, UsageError } from "./parsing.ts";
 import { loadExport, loadTasks } from "./task_modules.ts";
 import type { TaskLike } from "../definition.ts";
+import { exitProcess, onSignal } from "../runtime.ts";
 
 /**
  * The worker command's help text.
@@ -227,15 +228,14 @@ export async function runWorkerCommand(args: string[]): Promise<number> {
   const fallback = options.fallbackTask ? await loadExport(options.fallbackTask) : undefined;
   let worker: Worker | undefined;
   let stopRequested = false;
-  // deno-lint-ignore no-explicit-any
-  const process = (globalThis as any).process;
-  const onSignal = (signal: string) => {
-    logger.info(`Received ${signal}: finishing running tasks, then exiting`);
-    stopRequested = true;
-    worker?.stop();
-  };
-  process.on("SIGTERM", () => onSignal("SIGTERM"));
-  process.on("SIGINT", () => onSignal("SIGINT"));
+  const stopOn = (signal: "SIGTERM" | "SIGINT") =>
+    onSignal(signal, () => {
+      logger.info(`Received ${signal}: finishing running tasks, then exiting`);
+      stopRequested = true;
+      worker?.stop();
+    });
+  stopOn("SIGTERM");
+  stopOn("SIGINT");
   const health = options.healthcheckPort !== undefined
     ? await startHealthcheck(options.healthcheckPort, logger)
     : undefined;
@@ -264,12 +264,10 @@ export async function runWorkerCommand(args: string[]): Promise<number> {
  * @example
  * ```ts ignore
  * import { runMain, runWorkerCommand } from "./worker_command.ts";
- * await runMain(() => runWorkerCommand(process.argv.slice(2)));
+ * await runMain(() => runWorkerCommand(commandLineArgs()));
  * ```
  */
 export async function runMain(main: () => Promise<number>): Promise<never> {
-  // deno-lint-ignore no-explicit-any
-  const process = (globalThis as any).process;
   let code: number;
   try {
     code = await main();
@@ -280,6 +278,5 @@ export async function runMain(main: () => Promise<number>): Promise<never> {
     console.error(`error: ${message}${usage ? " (see --help)" : ""}`);
     code = usage ? 2 : 1;
   }
-  process.exit(code);
-  throw new Error("unreachable");
+  return exitProcess(code);
 }

@@ -1,6 +1,6 @@
 /**
  * Logging for docket: a thin layer over pino that picks the level from `DOCKET_LOG_LEVEL`,
- * writes JSON lines or a compact human-readable format, and works the same on Deno and Bun.
+ * writes JSON lines or a compact human-readable format, and works the same on Deno, Bun and Node.
  *
  * All output is written synchronously, in-process (no worker-thread transports).
  *
@@ -11,6 +11,7 @@
  */
 
 import pino from "pino";
+import { readEnv, stdoutIsTerminal, stdoutSyncWriter } from "../runtime.ts";
 
 /**
  * The logger type used throughout docket (pino's `Logger`).
@@ -156,56 +157,10 @@ function resolveLevel(explicit: string | undefined, fallback = "info"): string {
   return level;
 }
 
-// deno-lint-ignore no-explicit-any
-const runtime = globalThis as any;
-
-/** Read an environment variable on Deno or Bun/Node without ever prompting or throwing. */
-function readEnv(name: string): string | undefined {
-  const deno = runtime.Deno;
-  if (deno?.env?.get) {
-    try {
-      const state = deno.permissions?.querySync?.({ name: "env", variable: name })?.state;
-      if (state !== undefined && state !== "granted") return undefined;
-      return deno.env.get(name) ?? undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  try {
-    const value = runtime.process?.env?.[name];
-    return typeof value === "string" ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function stdoutIsTerminal(): boolean {
-  try {
-    const deno = runtime.Deno;
-    if (typeof deno?.stdout?.isTerminal === "function") return deno.stdout.isTerminal() === true;
-    return runtime.process?.stdout?.isTTY === true;
-  } catch {
-    return false;
-  }
-}
-
-/** A synchronous line writer for stdout. */
+/** A synchronous line writer for stdout: the runtime's own where it has one, else pino's. */
 function stdoutSink(): LineSink {
-  const deno = runtime.Deno;
-  if (typeof deno?.stdout?.writeSync === "function") {
-    const encoder = new TextEncoder();
-    return {
-      write(line: string) {
-        try {
-          let bytes = encoder.encode(line);
-          while (bytes.length > 0) bytes = bytes.subarray(deno.stdout.writeSync(bytes));
-        } catch {
-          // A closed or broken stdout must not crash the program that is logging.
-        }
-      },
-    };
-  }
-  return pino.destination({ dest: 1, sync: true });
+  const write = stdoutSyncWriter();
+  return write ? { write } : pino.destination({ dest: 1, sync: true });
 }
 
 // ---------------------------------------------------------------------------------------------

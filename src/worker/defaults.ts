@@ -8,20 +8,12 @@
 import { defineTask, type TaskDefinition } from "../definition.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { Payload } from "../types.ts";
+import { hostName, processId } from "../runtime.ts";
 
 /** `<hostname>#<pid>`: the name of a worker not given one. */
 export function defaultWorkerName(): string {
-  let host = "worker";
-  try {
-    // deno-lint-ignore no-explicit-any
-    const os = (globalThis as any).process?.getBuiltinModule?.("node:os");
-    host = os?.hostname?.() ?? host;
-  } catch {
-    // Without a hostname the pid still tells workers on one machine apart.
-  }
-  // deno-lint-ignore no-explicit-any
-  const pid = (globalThis as any).process?.pid ?? Math.floor(Math.random() * 1e6);
-  return `${host}#${pid}`;
+  // Without a host name the pid still tells workers on one machine apart.
+  return `${hostName() ?? "worker"}#${processId()}`;
 }
 
 /** The task run for a name that is not registered: warns and drops it. */
