@@ -297,7 +297,9 @@ function truncateDeep(value: unknown, levels: number, seen: Set<object>): unknow
  */
 export function fromErrorRecord(record: ErrorRecord): Error {
   const name = typeof record?.name === "string" ? record.name : "Error";
-  const message = typeof record?.message === "string" ? record.message : safeString(record?.message);
+  const message = typeof record?.message === "string"
+    ? record.message
+    : safeString(record?.message);
   const ErrorClass = Object.hasOwn(BUILT_IN_ERRORS, name) ? BUILT_IN_ERRORS[name] : Error;
   const error = new ErrorClass(message);
   if (error.name !== name) {
