@@ -127,8 +127,8 @@ export function makeStrikeInstruction(
   if (value === undefined) {
     throw new TypeError(`${where} needs a value to compare with`);
   }
-  assertStorable(value, where);
   assertPlainData(value, where, "value");
+  assertStorable(value, where);
 
   if (operator === "between") {
     if (!Array.isArray(value) || value.length !== 2) {
@@ -202,15 +202,21 @@ function optionalName(name: unknown, what: string): string | null {
   return name;
 }
 
-function assertPlainData(value: unknown, where: string, path: string): void {
+/** Below this many levels the codec's own check (which bounds the depth) takes over. */
+const CHECKED_LEVELS = 100;
+
+function assertPlainData(value: unknown, where: string, path: string, level = 1): void {
+  if (level > CHECKED_LEVELS) return;
   const kind = kindOf(value);
   switch (kind) {
     case "array":
-      (value as unknown[]).forEach((item, i) => assertPlainData(item, where, `${path}[${i}]`));
+      (value as unknown[]).forEach((item, i) =>
+        assertPlainData(item, where, `${path}[${i}]`, level + 1)
+      );
       return;
     case "object":
       for (const [k, item] of Object.entries(value as Record<string, unknown>)) {
-        assertPlainData(item, where, `${path}.${k}`);
+        assertPlainData(item, where, `${path}.${k}`, level + 1);
       }
       return;
     case "number":
