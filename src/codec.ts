@@ -40,28 +40,61 @@ export class SerializationError extends TypeError {
   }
 }
 
+/**
+ * The deepest nesting MessagePack carries here: the top-level value is level 1, and nothing may sit
+ * below level 100 (the encoder's own limit, checked first so the error names the field).
+ */
+export const MAX_NESTING = 100;
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+/** How much of a field's path an error message shows. */
+const PATH_SHOWN = 120;
+
+/** Why a primitive or leaf cannot travel faithfully, if it cannot. */
+function leafProblem(value: unknown, path: string): string | undefined {
+  if (typeof value === "bigint" && (value < INT64_MIN || value > UINT64_MAX)) {
+    return `${path} is a bigint outside the 64-bit range (${INT64_MIN}n to ${UINT64_MAX}n)`;
+  }
+  if (value instanceof Date && Number.isNaN(value.getTime())) return `${path} is an invalid Date`;
+  return undefined;
+}
+
+function shortPath(path: string): string {
+  return path.length <= PATH_SHOWN ? path : `${path.slice(0, PATH_SHOWN)}…`;
+}
+
 /** Finds the first value under `root` MessagePack cannot carry, as a path and a reason. */
-function findUnencodable(value: unknown, path: string, seen: Set<object>): string | undefined {
+function findUnencodable(
+  value: unknown,
+  path: string,
+  seen: Set<object>,
+  level = 1,
+): string | undefined {
+  if (level > MAX_NESTING) {
+    return `${shortPath(path)} is nested deeper than ${MAX_NESTING} levels (the most it can carry)`;
+  }
   switch (typeof value) {
     case "string":
     case "number":
     case "boolean":
-    case "bigint":
     case "undefined":
       return undefined;
+    case "bigint":
+      return leafProblem(value, path);
     case "function":
       return `${path} is a function`;
     case "symbol":
       return `${path} is a symbol`;
   }
-  if (value === null || value instanceof Date || value instanceof Uint8Array) return undefined;
+  if (value === null || value instanceof Uint8Array) return undefined;
+  if (value instanceof Date) return leafProblem(value, path);
   const object = value as object;
   if (seen.has(object)) return `${path} refers back to itself (a cycle)`;
   seen.add(object);
   try {
     if (Array.isArray(object)) {
       for (let i = 0; i < object.length; i++) {
-        const problem = findUnencodable(object[i], `${path}[${i}]`, seen);
+        const problem = findUnencodable(object[i], `${path}[${i}]`, seen, level + 1);
         if (problem) return problem;
       }
       return undefined;
@@ -73,7 +106,10 @@ function findUnencodable(value: unknown, path: string, seen: Set<object>): strin
         `boolean, bigint, Date or Uint8Array)`;
     }
     for (const [field, inner] of Object.entries(object)) {
-      const problem = findUnencodable(inner, `${path}.${field}`, seen);
+      if (field === "__proto__") {
+        return `${path} has an own "__proto__" key, which no worker could decode (rename it)`;
+      }
+      const problem = findUnencodable(inner, `${path}.${field}`, seen, level + 1);
       if (problem) return problem;
     }
     return undefined;
@@ -91,14 +127,16 @@ function isPlainData(value: unknown, depth: number): boolean {
     case "string":
     case "number":
     case "boolean":
-    case "bigint":
     case "undefined":
       return true;
+    case "bigint":
+      return value >= INT64_MIN && value <= UINT64_MAX;
     case "function":
     case "symbol":
       return false;
   }
-  if (value === null || value instanceof Date || value instanceof Uint8Array) return true;
+  if (value === null || value instanceof Uint8Array) return true;
+  if (value instanceof Date) return !Number.isNaN(value.getTime());
   if (depth >= QUICK_CHECK_DEPTH) return false;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) if (!isPlainData(value[i], depth + 1)) return false;
@@ -108,9 +146,25 @@ function isPlainData(value: unknown, depth: number): boolean {
   if (proto !== Object.prototype && proto !== null) return false;
   for (const field in value as Record<string, unknown>) {
     if (!Object.hasOwn(value as object, field)) continue;
+    if (field === "__proto__") return false;
     if (!isPlainData((value as Record<string, unknown>)[field], depth + 1)) return false;
   }
   return true;
+}
+
+/**
+ * Why `value` cannot travel as MessagePack (naming the field under `what`), or `undefined` when
+ * it can: what {@linkcode encodeValue} refuses, without encoding.
+ *
+ * @example
+ * ```ts
+ * import { unencodableReason } from "./codec.ts";
+ * unencodableReason({ n: 2n ** 70n }, "payload"); // "payload.n is a bigint outside the 64-bit range (…)"
+ * ```
+ */
+export function unencodableReason(value: unknown, what = "value"): string | undefined {
+  if (isPlainData(value, 0)) return undefined;
+  return findUnencodable(value, what, new Set());
 }
 
 /**
@@ -123,11 +177,9 @@ function isPlainData(value: unknown, depth: number): boolean {
  * ```
  */
 export function encodeValue(value: unknown, what = "value"): Uint8Array {
-  if (!isPlainData(value, 0)) {
-    const problem = findUnencodable(value, what, new Set());
-    if (problem) {
-      throw new SerializationError(`cannot serialize ${problem}: MessagePack carries data only`);
-    }
+  const problem = unencodableReason(value, what);
+  if (problem) {
+    throw new SerializationError(`cannot serialize ${problem}: MessagePack carries data only`);
   }
   return ENCODER.encode(value);
 }
@@ -154,18 +206,26 @@ export interface ErrorRecord {
   fields?: Record<string, unknown>;
 }
 
-const BUILT_IN_ERRORS: Record<string, new (message?: string) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
+const BUILT_IN_ERRORS: Readonly<Record<string, new (message?: string) => Error>> = Object.freeze(
+  Object.assign(Object.create(null), {
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+  }),
+);
+/** An error record's fields sit at level 3 (record, `fields`, field), so this many levels remain. */
+const FIELD_LEVELS = MAX_NESTING - 2;
+/** What stands in for the part of a field nested deeper than an error record can carry. */
+const TRUNCATED = `[truncated: nested deeper than ${MAX_NESTING} levels]`;
 
 /**
- * Reduces any thrown value to an {@linkcode ErrorRecord}.
+ * Reduces any thrown value to an {@linkcode ErrorRecord}. A field nested too deep to store is kept
+ * down to the deepest level that fits, its deeper parts replaced by a `[truncated: …]` string;
+ * a field that is not plain data at all is left out.
  *
  * @example
  * ```ts
@@ -177,19 +237,57 @@ export function toErrorRecord(error: unknown): ErrorRecord {
   if (!(error instanceof Error)) {
     return { name: "Error", message: typeof error === "string" ? error : safeString(error) };
   }
-  const record: ErrorRecord = { name: error.name, message: error.message, stack: error.stack };
+  const record: ErrorRecord = {
+    name: safeString(error.name),
+    message: safeString(error.message),
+  };
+  if (error.stack !== undefined) record.stack = safeString(error.stack);
   const fields: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(error)) {
-    if (field === "name" || field === "message" || field === "stack") continue;
-    if (findUnencodable(value, field, new Set()) === undefined) fields[field] = value;
+    if (field === "name" || field === "message" || field === "stack" || field === "__proto__") {
+      continue;
+    }
+    const kept = storableField(value, field);
+    if (kept !== DROP) fields[field] = kept;
   }
   if (Object.keys(fields).length > 0) record.fields = fields;
   return record;
 }
 
+const DROP = Symbol("drop");
+
+/** The value itself when it can be stored, a truncated copy when only its depth is too great. */
+function storableField(value: unknown, field: string): unknown {
+  const problem = findUnencodable(value, field, new Set(), MAX_NESTING - FIELD_LEVELS + 1);
+  if (problem === undefined) return value;
+  const truncated = truncateDeep(value, FIELD_LEVELS, new Set());
+  return findUnencodable(truncated, field, new Set(), MAX_NESTING - FIELD_LEVELS + 1) === undefined
+    ? truncated
+    : DROP;
+}
+
+/** A copy of plain data down to `levels` levels, anything deeper replaced by a marker. */
+function truncateDeep(value: unknown, levels: number, seen: Set<object>): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof Date || value instanceof Uint8Array) return value;
+  if (levels <= 1 || seen.has(value)) return TRUNCATED;
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item) => truncateDeep(item, levels - 1, seen));
+    const copy: Record<string, unknown> = {};
+    for (const [field, inner] of Object.entries(value)) {
+      if (field !== "__proto__") copy[field] = truncateDeep(inner, levels - 1, seen);
+    }
+    return copy;
+  } finally {
+    seen.delete(value);
+  }
+}
+
 /**
  * Rebuilds an `Error` from its record: built-in classes come back as their class, others as an
- * `Error` with the original `name`; `message`, `stack` and data fields are kept.
+ * `Error` with the original `name`; `message`, `stack` and data fields are kept. Only the record's
+ * own data is read (a `name` such as `"constructor"` is a name, never a lookup).
  *
  * @example
  * ```ts
@@ -198,30 +296,45 @@ export function toErrorRecord(error: unknown): ErrorRecord {
  * ```
  */
 export function fromErrorRecord(record: ErrorRecord): Error {
-  const ErrorClass = BUILT_IN_ERRORS[record.name] ?? Error;
-  const error = new ErrorClass(record.message);
-  if (error.name !== record.name) {
-    Object.defineProperty(error, "name", {
-      value: record.name,
-      configurable: true,
-      writable: true,
-    });
+  const name = typeof record?.name === "string" ? record.name : "Error";
+  const message = typeof record?.message === "string"
+    ? record.message
+    : safeString(record?.message);
+  const ErrorClass = Object.hasOwn(BUILT_IN_ERRORS, name) ? BUILT_IN_ERRORS[name] : Error;
+  const error = new ErrorClass(message);
+  if (error.name !== name) {
+    Object.defineProperty(error, "name", { value: name, configurable: true, writable: true });
   }
-  if (record.stack !== undefined) {
+  if (typeof record?.stack === "string") {
     Object.defineProperty(error, "stack", {
       value: record.stack,
       configurable: true,
       writable: true,
     });
   }
-  if (record.fields) Object.assign(error, record.fields);
+  const fields = record?.fields;
+  if (fields !== null && typeof fields === "object") {
+    for (const [field, value] of Object.entries(fields)) {
+      if (field === "name" || field === "message" || field === "stack") continue;
+      Object.defineProperty(error, field, {
+        value,
+        configurable: true,
+        writable: true,
+        enumerable: true,
+      });
+    }
+  }
   return error;
 }
 
-/** One line describing an error, as the execution's `error` field shows it. */
+/** One line describing an error, as the execution's `error` field shows it; never throws. */
 export function describeError(error: unknown): string {
-  const record = toErrorRecord(error);
-  return `${record.name}: ${record.message}`;
+  try {
+    const record = toErrorRecord(error);
+    return `${record.name}: ${record.message}`;
+  } catch {
+    return "Error: (an error that cannot be described)";
+  }
 }
 
 function safeString(value: unknown): string {

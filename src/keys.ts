@@ -116,3 +116,27 @@ export class DocketKeys {
     return `${this.prefix}:lock:${name}`;
   }
 }
+
+/**
+ * One part of a control's name, escaped so that it never contains `:` (the separator between
+ * parts): `%` becomes `%25`, `:` becomes `%3A`, and control characters become `%XX` too. Distinct
+ * texts stay distinct (the escape is reversible), so no value can reach another control's data or
+ * its `:waiters` stream.
+ *
+ * @example
+ * ```ts
+ * import { keyPart } from "./keys.ts";
+ * keyPart("x:waiters"); // "x%3Awaiters"
+ * ```
+ */
+export function keyPart(text: string): string {
+  let escaped = "";
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== 0x25 && code !== 0x3a && code >= 0x20 && code !== 0x7f) continue;
+    escaped += `${text.slice(from, i)}%${code.toString(16).toUpperCase().padStart(2, "0")}`;
+    from = i + 1;
+  }
+  return from === 0 ? text : escaped + text.slice(from);
+}

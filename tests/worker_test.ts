@@ -109,6 +109,24 @@ for (const kind of BACKENDS) {
     assert.deepEqual(await docket.backend.counts(), { stream: 0, queue: 0 });
   });
 
+  Deno.test(`an unknown task is logged and recorded as dropped, not completed [${kind}]`, async () => {
+    const logs = new LogCapture();
+    await using docket = await connectDocket(kind, { logger: logs.logger });
+    const ghost = task({ name: "ghost", run: () => "boo" });
+    docket.register(ghost);
+    const execution = await docket.add(ghost, { key: "ghost-1" })({});
+    await using other = await Docket.connect({
+      name: docket.name,
+      url: docket.url,
+      logger: logs.logger,
+    });
+    await new Worker(other, FAST).runUntilFinished();
+    const ends = logs.records.filter((r) => r.key === "ghost-1" && r.outcome !== undefined);
+    assert.deepEqual(ends.map((r) => r.outcome), ["dropped"]);
+    await execution.sync();
+    assert.equal(execution.state, "cancelled");
+  });
+
   Deno.test(`a fallback task receives unknown tasks' payloads [${kind}]`, async () => {
     await using docket = await connectDocket(kind);
     const ghost = task({ name: "ghost", run: () => "boo" });

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { printable } from "../logging/printable.ts";
 import { parseArgs } from "node:util";
 import { COMMON_HELP, COMMON_OPTIONS, openDocket, resolveTarget } from "./common.ts";
 
@@ -41,7 +42,9 @@ export async function runClearCommand(args: string[]): Promise<number> {
   await using docket = await openDocket(resolveTarget("clear", values));
   const cleared = await docket.clear();
   console.log(
-    `Cleared ${cleared} ${cleared === 1 ? "task" : "tasks"} from docket '${docket.name}'`,
+    `Cleared ${cleared} ${cleared === 1 ? "task" : "tasks"} from docket '${
+      printable(docket.name)
+    }'`,
   );
   return 0;
 }

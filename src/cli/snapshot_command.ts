@@ -5,6 +5,7 @@
  * @module
  */
 
+import { printable } from "../logging/printable.ts";
 import { parseArgs } from "node:util";
 import type { DocketSnapshot } from "../docket_snapshot.ts";
 import type { Execution } from "../execution.ts";
@@ -55,7 +56,7 @@ export function formatSnapshot(
   const now = options.now ?? snapshot.taken.getTime();
   const workers = snapshot.workers.length;
   const lines = [
-    `Docket '${name}' as of ${snapshot.taken.toISOString()}`,
+    `Docket '${printable(name)}' as of ${snapshot.taken.toISOString()}`,
     `${workers} ${workers === 1 ? "worker" : "workers"}, ${snapshot.running.length}/` +
     `${snapshot.totalTasks} running`,
     "",
@@ -69,9 +70,9 @@ export function formatSnapshot(
       all.map((execution) => [
         execution.state,
         formatRelative(execution.when, now),
-        execution.taskName,
-        execution.key,
-        execution.worker ?? "-",
+        printable(execution.taskName),
+        printable(execution.key),
+        printable(execution.worker ?? "-"),
         formatRelative(execution.startedAt, now),
       ]),
     ));
@@ -108,7 +109,7 @@ function formatStats(executions: Execution[], now: number): string {
       const next = due.length ? new Date(Math.min(...due)) : undefined;
       const last = due.length ? new Date(Math.max(...due)) : undefined;
       return [
-        task,
+        printable(task),
         String(total),
         String(running),
         String(waiting.length),

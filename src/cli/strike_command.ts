@@ -4,6 +4,7 @@
  * @module
  */
 
+import { printable } from "../logging/printable.ts";
 import { parseArgs } from "node:util";
 import { STRIKE_OPERATORS } from "../strikes/strike_set.ts";
 import { describeStrike, makeStrikeInstruction } from "../strikes/strike_set.ts";
@@ -100,6 +101,8 @@ export async function runStrikeCommand(
     await docket.restore(task, param, instruction.op, instruction.value);
   }
   const done = direction === "strike" ? "Struck" : "Restored";
-  console.log(`${done} ${describeStrike(instruction)} on docket '${docket.name}'`);
+  console.log(
+    `${done} ${printable(describeStrike(instruction))} on docket '${printable(docket.name)}'`,
+  );
   return 0;
 }

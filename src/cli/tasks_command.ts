@@ -4,6 +4,7 @@
  * @module
  */
 
+import { printable } from "../logging/printable.ts";
 import { parseArgs } from "node:util";
 import { COMMON_HELP, COMMON_OPTIONS, openDocket, resolveTarget } from "./common.ts";
 import { parseDuration, UsageError } from "./parsing.ts";
@@ -82,18 +83,20 @@ export async function runTasksCommand(args: string[]): Promise<number> {
   await using docket = await openDocket(resolveTarget(`tasks ${name}`, values));
   const options = { key: values.key, when: delay > 0 ? Date.now() + delay : undefined };
   const execution = await docket.add(name, options)(payload);
-  const where = `the docket '${docket.name}'`;
+  const where = `the docket '${printable(docket.name)}'`;
   if (execution.disposition === "struck") {
     console.error(
-      `error: ${name} task '${execution.key}' is struck on ${where}; nothing was added`,
+      `error: ${name} task '${printable(execution.key)}' is struck on ${where}; nothing was added`,
     );
     return 1;
   }
   if (execution.disposition === "already_scheduled") {
-    console.log(`Task '${execution.key}' is already scheduled on ${where}; nothing was added`);
+    console.log(
+      `Task '${printable(execution.key)}' is already scheduled on ${where}; nothing was added`,
+    );
     return 0;
   }
   const at = delay > 0 ? ` (due ${execution.when.toISOString()})` : "";
-  console.log(`Added ${name} task '${execution.key}' to ${where}${at}`);
+  console.log(`Added ${name} task '${printable(execution.key)}' to ${where}${at}`);
   return 0;
 }

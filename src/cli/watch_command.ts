@@ -7,6 +7,7 @@
  * @module
  */
 
+import { printable } from "../logging/printable.ts";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import type { Execution } from "../execution.ts";
@@ -166,7 +167,7 @@ export function renderPanel(
   const now = options.now ?? Date.now();
   const colour = options.colour ?? false;
   let state = style(view.state.toUpperCase(), STATE_COLOURS[view.state], colour);
-  if (view.worker) state += ` on worker ${view.worker}`;
+  if (view.worker) state += ` on worker ${printable(view.worker)}`;
   // Most telling first, so a narrow terminal cuts the least useful part.
   const timing: string[] = [];
   const took = elapsed(view, now);
@@ -179,13 +180,15 @@ export function renderPanel(
     timing.push(`due ${formatTime(view.when, now)} (${formatRelative(view.when, now)})`);
   }
   const lines = [
-    `Task      ${view.taskName} '${view.key}' on docket '${view.docket}'`,
+    `Task      ${printable(view.taskName)} '${printable(view.key)}' on docket '${
+      printable(view.docket)
+    }'`,
     `State     ${state}`,
     `Timing    ${timing.join(", ") || "-"}`,
     `Progress  ${formatProgress(view, { width: 30 }) ?? "none reported"}`,
-    `Message   ${view.message ?? "-"}`,
+    `Message   ${printable(view.message ?? "-")}`,
   ];
-  if (view.error) lines.push(`Error     ${style(view.error, "31", colour)}`);
+  if (view.error) lines.push(`Error     ${style(printable(view.error), "31", colour)}`);
   return lines;
 }
 
@@ -206,7 +209,7 @@ export function renderLine(kind: "state" | "progress", view: WatchView): string 
   if (kind === "progress") {
     const progress = formatProgress(view, { width: 20, done: "#", todo: "." });
     if (progress === undefined) return undefined;
-    return `progress: ${progress}${view.message ? ` ${view.message}` : ""}`;
+    return `progress: ${progress}${view.message ? ` ${printable(view.message)}` : ""}`;
   }
   let line = `state: ${view.state.toUpperCase()}`;
   switch (view.state) {
@@ -215,13 +218,13 @@ export function renderLine(kind: "state" | "progress", view: WatchView): string 
       if (view.when) line += ` (due ${view.when.toISOString()})`;
       break;
     case ExecutionState.RUNNING:
-      if (view.worker) line += ` on worker ${view.worker}`;
+      if (view.worker) line += ` on worker ${printable(view.worker)}`;
       if (view.startedAt) line += ` (started ${view.startedAt.toISOString()})`;
       break;
     default: {
       const took = elapsed(view, Date.now());
       if (took !== undefined) line += ` after ${formatSpan(took)}`;
-      if (view.error) line += `: ${view.error}`;
+      if (view.error) line += `: ${printable(view.error)}`;
     }
   }
   return line;
@@ -306,7 +309,11 @@ class LineDisplay {
   #view: WatchView;
   constructor(view: WatchView) {
     this.#view = view;
-    console.log(`watching ${view.taskName} task '${view.key}' on docket '${view.docket}'`);
+    console.log(
+      `watching ${printable(view.taskName)} task '${printable(view.key)}' on docket '${
+        printable(view.docket)
+      }'`,
+    );
   }
   update(kind: "state" | "progress"): void {
     const line = renderLine(kind, this.#view);

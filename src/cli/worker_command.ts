@@ -5,6 +5,7 @@
  * @module
  */
 
+import { printable } from "../logging/printable.ts";
 import { parseArgs } from "node:util";
 import { createServer, type Server } from "node:http";
 import { Docket } from "../docket.ts";
@@ -275,7 +276,7 @@ export async function runMain(main: () => Promise<number>): Promise<never> {
     const message = error instanceof Error ? error.message : String(error);
     const usage = error instanceof UsageError ||
       String((error as { code?: string })?.code).startsWith("ERR_PARSE_ARGS");
-    console.error(`error: ${message}${usage ? " (see --help)" : ""}`);
+    console.error(`error: ${printable(message)}${usage ? " (see --help)" : ""}`);
     code = usage ? 2 : 1;
   }
   return exitProcess(code);

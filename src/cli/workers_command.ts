@@ -4,6 +4,7 @@
  * @module
  */
 
+import { printable } from "../logging/printable.ts";
 import { parseArgs } from "node:util";
 import type { WorkerInfo } from "../docket_snapshot.ts";
 import {
@@ -54,10 +55,12 @@ export function formatWorkers(
   const rows = [...workers]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((worker) => [
-      worker.name,
+      printable(worker.name),
       formatRelative(worker.lastSeen, now),
       worker.tasks.map((task) =>
-        task === options.highlight ? style(task, "1;32", options.colour ?? false) : task
+        task === options.highlight
+          ? style(printable(task), "1;32", options.colour ?? false)
+          : printable(task)
       ).join(", "),
     ]);
   return formatTable(["Name", "Last seen", "Tasks"], rows);
@@ -99,13 +102,13 @@ export async function runWorkersCommand(args: string[]): Promise<number> {
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
   await using docket = await openDocket(resolveTarget(`workers ${action}`, values));
   const workers = action === "ls" ? await docket.workers() : await docket.taskWorkers(taskName);
-  const where = action === "ls" ? "" : ` serving '${taskName}'`;
+  const where = action === "ls" ? "" : ` serving '${printable(taskName ?? "")}'`;
   if (workers.length === 0) {
-    console.log(`No live workers${where} on docket '${docket.name}'`);
+    console.log(`No live workers${where} on docket '${printable(docket.name)}'`);
     return 0;
   }
   const count = `${workers.length} live ${workers.length === 1 ? "worker" : "workers"}`;
-  console.log(`${count}${where} on docket '${docket.name}'\n`);
+  console.log(`${count}${where} on docket '${printable(docket.name)}'\n`);
   console.log(formatWorkers(workers, { highlight: taskName, colour: stdoutIsTerminal() }));
   return 0;
 }

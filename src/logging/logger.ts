@@ -10,6 +10,7 @@
  * @module
  */
 
+import { printable } from "./printable.ts";
 import pino from "pino";
 import { readEnv, stdoutIsTerminal, stdoutSyncWriter } from "../runtime.ts";
 
@@ -182,7 +183,8 @@ function formatPrettyLine(line: string): string {
   const label = typeof rec.level === "number"
     ? (pino.levels.labels[rec.level] ?? String(rec.level))
     : String(rec.level ?? "");
-  const message = rec.msg === undefined ? "" : String(rec.msg);
+  // Keys and names in a message are whatever a producer wrote: escape what would act on a terminal.
+  const message = rec.msg === undefined ? "" : printable(String(rec.msg));
 
   let stack: string | undefined;
   const fields: string[] = [];
@@ -200,7 +202,7 @@ function formatPrettyLine(line: string): string {
   out += "\n";
   if (stack !== undefined) {
     for (const stackLine of stack.split("\n")) {
-      if (stackLine.trim() !== "") out += `    ${stackLine.trim()}\n`;
+      if (stackLine.trim() !== "") out += `    ${printable(stackLine.trim())}\n`;
     }
   }
   return out;

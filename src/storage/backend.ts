@@ -334,6 +334,12 @@ export interface Backend {
   workers(now: number, staleMs: number, task?: string): Promise<WorkerRecord[]>;
   /** Appends a strike or restore instruction; returns its id. */
   appendStrike(instruction: Uint8Array): Promise<string>;
+  /**
+   * Replaces the strike stream's history with one snapshot entry (trimming everything before it),
+   * atomically, only when `lastId` is the stream's newest entry and it holds at least `minLength`
+   * entries; true when it did.
+   */
+  compactStrikes(lastId: string, snapshot: Uint8Array, minLength: number): Promise<boolean>;
   /** Reads strike instructions after `afterId`, waiting up to `blockMs` (0: do not wait). */
   readStrikes(
     afterId: string,

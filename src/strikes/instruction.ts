@@ -13,6 +13,12 @@ import {
   STRIKE_OPERATORS,
   type StrikeOperator,
 } from "./compare.ts";
+import { encodeValue, unencodableReason } from "../codec.ts";
+
+/** The most bytes a strike value may take encoded: strikes name ids and amounts, not documents. */
+export const MAX_STRIKE_VALUE_BYTES = 16 * 1024;
+/** How many characters of a strike value logs and messages show. */
+const VALUE_SHOWN = 200;
 
 /**
  * One strike or restore, as sent on the strike stream.
@@ -59,7 +65,10 @@ export interface StrikeInstruction {
  * without a value; a whole-task strike with an operator other than `"=="` or
  * with a value; an ordering operator with a value that has no order (null,
  * arrays, objects, bytes); `between` without a `[lo, hi]` pair of the same
- * orderable type with `lo <= hi`; a value that is not plain data.
+ * orderable type with `lo <= hi`; a value that is not plain data; a value MessagePack
+ * cannot carry faithfully (a bigint outside 64 bits, an invalid Date, an own `__proto__`
+ * key, nesting deeper than 100 levels); NaN anywhere in the value; a value over
+ * {@linkcode MAX_STRIKE_VALUE_BYTES} encoded (a `RangeError`).
  *
  * The value is copied (`structuredClone`), so later changes by the caller do not
  * leak into a strike in effect. For a whole-task strike a `null` value is
@@ -119,6 +128,7 @@ export function makeStrikeInstruction(
     throw new TypeError(`${where} needs a value to compare with`);
   }
   assertPlainData(value, where, "value");
+  assertStorable(value, where);
 
   if (operator === "between") {
     if (!Array.isArray(value) || value.length !== 2) {
@@ -192,15 +202,26 @@ function optionalName(name: unknown, what: string): string | null {
   return name;
 }
 
-function assertPlainData(value: unknown, where: string, path: string): void {
+/** Below this many levels the codec's own check (which bounds the depth) takes over. */
+const CHECKED_LEVELS = 100;
+
+function assertPlainData(value: unknown, where: string, path: string, level = 1): void {
+  if (level > CHECKED_LEVELS) return;
   const kind = kindOf(value);
   switch (kind) {
     case "array":
-      (value as unknown[]).forEach((item, i) => assertPlainData(item, where, `${path}[${i}]`));
+      (value as unknown[]).forEach((item, i) =>
+        assertPlainData(item, where, `${path}[${i}]`, level + 1)
+      );
       return;
     case "object":
       for (const [k, item] of Object.entries(value as Record<string, unknown>)) {
-        assertPlainData(item, where, `${path}.${k}`);
+        assertPlainData(item, where, `${path}.${k}`, level + 1);
+      }
+      return;
+    case "number":
+      if (Number.isNaN(value)) {
+        throw new TypeError(`${where}: ${path} is NaN, which equals nothing and has no order`);
       }
       return;
     case "Date":
@@ -219,11 +240,32 @@ function assertPlainData(value: unknown, where: string, path: string): void {
   }
 }
 
+/** Refuses what MessagePack cannot carry faithfully, and values over the size cap. */
+function assertStorable(value: unknown, where: string): void {
+  const problem = unencodableReason(value, "value");
+  if (problem !== undefined) throw new TypeError(`${where}: ${problem}`);
+  const size = encodeValue(value, "value").length;
+  if (size > MAX_STRIKE_VALUE_BYTES) {
+    throw new RangeError(
+      `${where}: the value takes ${size} bytes encoded; a strike value may take at most ` +
+        `${MAX_STRIKE_VALUE_BYTES}`,
+    );
+  }
+}
+
 export function describeCondition(instruction: StrikeInstruction): string {
   return `${instruction.param} ${instruction.op} ${renderValue(instruction.value)}`;
 }
 
+/** A value for people, cut to {@linkcode VALUE_SHOWN} characters. */
 function renderValue(value: unknown): string {
+  const text = renderFull(value);
+  return text.length <= VALUE_SHOWN
+    ? text
+    : `${text.slice(0, VALUE_SHOWN)}… (${text.length} characters)`;
+}
+
+function renderFull(value: unknown): string {
   switch (kindOf(value)) {
     case "string":
       return `'${(value as string).replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
@@ -236,11 +278,11 @@ function renderValue(value: unknown): string {
     case "bytes":
       return `Uint8Array(${(value as Uint8Array).length})`;
     case "array":
-      return `[${(value as unknown[]).map(renderValue).join(", ")}]`;
+      return `[${(value as unknown[]).map(renderFull).join(", ")}]`;
     case "object": {
       const entries = Object.entries(value as Record<string, unknown>);
       if (entries.length === 0) return "{}";
-      return `{ ${entries.map(([k, v]) => `${k}: ${renderValue(v)}`).join(", ")} }`;
+      return `{ ${entries.map(([k, v]) => `${k}: ${renderFull(v)}`).join(", ")} }`;
     }
     case "function":
       return "a function";

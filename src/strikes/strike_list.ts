@@ -3,6 +3,12 @@
  * loaded fully when a docket connects, then followed with a blocking read, so a strike issued
  * anywhere takes effect everywhere within a moment, with no restart.
  *
+ * The stream does not grow for ever: once it holds {@linkcode COMPACT_AFTER} entries, a docket
+ * that has applied all of them replaces them, in one atomic step, with one snapshot entry (every
+ * strike in effect). A snapshot replaces a reader's whole set, so a reader anywhere in the
+ * trimmed history (loading, or following with a blocking read) next reads the snapshot and
+ * stays consistent.
+ *
  * @module
  */
 
@@ -17,6 +23,14 @@ const FOLLOW_BLOCK_MS = 5_000;
 const RETRY_DELAY_MS = 1_000;
 /** The most instructions one read returns (as both backends' reads do). */
 const READ_BATCH = 100;
+/** How many entries the strike stream holds before a docket compacts it to a snapshot. */
+export const COMPACT_AFTER = 1_000;
+
+/** The entry that replaces the stream's history: the strikes in effect at that point. */
+interface StrikeSnapshot {
+  direction: "snapshot";
+  strikes: StrikeInstruction[];
+}
 
 /**
  * Called with each strike or restore that changed what is in effect, whether it was issued here
@@ -56,11 +70,18 @@ export class StrikeList {
   #loaded = false;
   #listeners = new Set<StrikeListener>();
   #retry?: { timer: ReturnType<typeof setTimeout>; resolve: () => void };
+  /** Entries on the stream since (and including) the last snapshot, as far as read. */
+  #entries = 0;
+  #compactAfter: number;
 
-  /** Creates the list; call `load()` before relying on it. */
-  constructor(backend: Backend, logger: Logger) {
+  /**
+   * Creates the list; call `load()` before relying on it. `compactAfter` is how many entries the
+   * stream may hold before this list compacts it (default {@linkcode COMPACT_AFTER}).
+   */
+  constructor(backend: Backend, logger: Logger, options: { compactAfter?: number } = {}) {
     this.#backend = backend;
     this.#logger = logger;
+    this.#compactAfter = options.compactAfter ?? COMPACT_AFTER;
   }
 
   /** True once every instruction stored when `load()` was called has been applied. */
@@ -80,6 +101,7 @@ export class StrikeList {
       if (batch.length < READ_BATCH) break;
     }
     this.#loaded = true;
+    await this.#compactIfLong();
     if (!this.#stopped) this.#following = this.#follow();
   }
 
@@ -87,7 +109,9 @@ export class StrikeList {
     while (!this.#stopped) {
       try {
         const batch = await this.#backend.readStrikes(this.#lastId, FOLLOW_BLOCK_MS);
-        if (!this.#stopped) this.#applyAll(batch);
+        if (this.#stopped) return;
+        this.#applyAll(batch);
+        if (batch.length < READ_BATCH) await this.#compactIfLong();
       } catch (error) {
         if (this.#stopped) return;
         this.#logger.warn({ err: error }, "reading strikes failed; retrying");
@@ -102,14 +126,61 @@ export class StrikeList {
   #applyAll(batch: { id: string; instruction: Uint8Array }[]): void {
     for (const { id, instruction } of batch) {
       this.#lastId = id;
-      let decoded: StrikeInstruction;
+      this.#entries++;
+      let decoded: StrikeInstruction | StrikeSnapshot;
       try {
-        decoded = decodeValue(instruction) as StrikeInstruction;
+        decoded = decodeValue(instruction) as StrikeInstruction | StrikeSnapshot;
       } catch (error) {
         this.#logger.warn({ err: error, id }, "ignoring a strike instruction that cannot be read");
         continue;
       }
-      this.#apply(decoded, id);
+      if (decoded?.direction === "snapshot") {
+        this.#entries = 1;
+        this.#applySnapshot(decoded as StrikeSnapshot, id);
+      } else {
+        this.#apply(decoded as StrikeInstruction, id);
+      }
+    }
+  }
+
+  /** Makes the set in effect exactly the snapshot's, telling listeners what changed. */
+  #applySnapshot(snapshot: StrikeSnapshot, id: string): void {
+    const incoming = new StrikeSet();
+    for (const instruction of Array.isArray(snapshot.strikes) ? snapshot.strikes : []) {
+      try {
+        incoming.apply(instruction);
+      } catch (error) {
+        this.#logger.warn({ err: error, id }, "ignoring a malformed strike in a snapshot");
+      }
+    }
+    for (const current of this.strikes.entries()) {
+      if (!incoming.has(current)) this.#apply({ ...current, direction: "restore" }, id);
+    }
+    for (const strike of incoming.entries()) this.#apply(strike, id);
+  }
+
+  /**
+   * Replaces a long stream with a snapshot of the set in effect. The store does it only if this
+   * list has applied the stream's newest entry, so a concurrent instruction is never lost (it
+   * simply waits for the next try); several dockets trying at once compact it once.
+   */
+  async #compactIfLong(): Promise<void> {
+    if (this.#entries < this.#compactAfter || this.#stopped) return;
+    const snapshot: StrikeSnapshot = { direction: "snapshot", strikes: this.strikes.entries() };
+    try {
+      const compacted = await this.#backend.compactStrikes(
+        this.#lastId,
+        encodeValue(snapshot, "strike snapshot"),
+        this.#compactAfter,
+      );
+      if (compacted) {
+        this.#logger.debug(
+          { strikes: snapshot.strikes.length },
+          "compacted the strike stream to the strikes in effect",
+        );
+      }
+    } catch (error) {
+      this.#logger.warn({ err: error }, "compacting the strike stream failed; trying later");
     }
   }
 

@@ -174,6 +174,21 @@ export class StrikeSet {
   }
 
   /**
+   * Whether this strike (as {@linkcode StrikeSet.apply} would identify it) is in effect.
+   *
+   * @example
+   * ```ts
+   * import { makeStrikeInstruction, StrikeSet } from "./strike_set.ts";
+   * const strikes = new StrikeSet();
+   * strikes.apply(makeStrikeInstruction("strike", "process_order"));
+   * strikes.has(makeStrikeInstruction("strike", "process_order")); // true
+   * ```
+   */
+  has(instruction: StrikeInstruction): boolean {
+    return this.#all.has(strikeId(instruction));
+  }
+
+  /**
    * Adds an extra in-process condition; a task is struck when it returns `true`.
    * Adding the same function again changes nothing.
    *

@@ -13,6 +13,7 @@ import type { AdmissionCheck, Delivery, SlotHold } from "../storage/backend.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { Payload } from "../types.ts";
 import { decodeValue } from "../codec.ts";
+import { keyPart } from "../keys.ts";
 
 const CONSTRUCTORS: Record<AdmissionControl["kind"], string> = {
   concurrency: "ConcurrencyLimit",
@@ -28,16 +29,20 @@ const KEY_PART: Record<AdmissionControl["kind"], string> = {
   "rate-limit": "ratelimit",
 };
 
-/** A payload value as it appears in a key: strings as they are, anything else as JSON. */
+/**
+ * A payload value as it appears in a key: the text of a string, JSON for anything else (so `1001`
+ * and `"1001"` share a limit, as they print alike), then escaped by {@linkcode keyPart}.
+ */
 function valueText(value: unknown): string {
-  if (typeof value === "string") return value;
+  if (typeof value === "string") return keyPart(value);
   if (typeof value === "bigint") return value.toString();
-  return JSON.stringify(value) ?? String(value);
+  return keyPart(JSON.stringify(value) ?? String(value));
 }
 
 /**
  * The name of a control's data for one task and payload (under the docket's prefix):
- * `[<scope>:]<kind>:<param>:<value>`, or `[<scope>:]<kind>:<task>` for a per-task control.
+ * `[<scope>:]<kind>:<param>:<value>`, or `[<scope>:]<kind>:<task>` for a per-task control, each
+ * part escaped by {@linkcode keyPart}.
  * Throws a TypeError naming the missing parameter and the available ones.
  */
 export function controlName(
@@ -45,9 +50,9 @@ export function controlName(
   taskName: string,
   payload: Payload,
 ): string {
-  const scope = control.scope === undefined ? "" : `${control.scope}:`;
+  const scope = control.scope === undefined ? "" : `${keyPart(control.scope)}:`;
   const kind = KEY_PART[control.kind];
-  if (control.param === undefined) return `${scope}${kind}:${taskName}`;
+  if (control.param === undefined) return `${scope}${kind}:${keyPart(taskName)}`;
   const value = payload[control.param];
   if (value === undefined) {
     const available = Object.keys(payload).filter((name) => payload[name] !== undefined);
@@ -56,7 +61,7 @@ export function controlName(
         `task "${taskName}"; available: ${available.length ? available.join(", ") : "(none)"}`,
     );
   }
-  return `${scope}${kind}:${control.param}:${valueText(value)}`;
+  return `${scope}${kind}:${keyPart(control.param)}:${valueText(value)}`;
 }
 
 /** Resolves every control of a task for one payload; refuses two controls on the same data. */

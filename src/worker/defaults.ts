@@ -16,14 +16,26 @@ export function defaultWorkerName(): string {
   return `${hostName() ?? "worker"}#${processId()}`;
 }
 
-/** The task run for a name that is not registered: warns and drops it. */
+/**
+ * The task run for a name that is not registered: warns and drops it. The worker recognises it
+ * ({@linkcode isDefaultFallback}) and records such a run as dropped (it ends `cancelled`), never
+ * as completed.
+ */
 export const defaultFallback: TaskDefinition = defineTask({
   name: "__unknown__",
   hooks: [],
   run(_payload: Payload, ctx: { execution: { taskName: string }; logger: Logger }) {
-    ctx.logger.warn(
-      `Unknown task "${ctx.execution.taskName}" received - dropping. Register it with ` +
-        `docket.register(task) or the worker's --tasks module.`,
-    );
+    ctx.logger.warn(unknownTaskWarning(ctx.execution.taskName));
   },
 });
+
+/** Whether `definition` is the default fallback (so the run drops the task). */
+export function isDefaultFallback(definition: TaskDefinition): boolean {
+  return definition === defaultFallback;
+}
+
+/** The warning logged for a task whose name no registered task has. */
+export function unknownTaskWarning(taskName: string): string {
+  return `Unknown task "${taskName}" received - dropping. Register it with ` +
+    `docket.register(task) or the worker's --tasks module.`;
+}

@@ -17,6 +17,7 @@ import { resolveDependencies } from "./dependencies.ts";
 import { CancelledByRequest, type RunAbort, WorkerShutdown } from "./abort.ts";
 import type { Admit, RunEnvironment } from "./environment.ts";
 import { RunLog } from "./run_log.ts";
+import { isDefaultFallback, unknownTaskWarning } from "./defaults.ts";
 import { Run, RunContext } from "./context.ts";
 import {
   finishAs,
@@ -99,6 +100,12 @@ export async function executeDelivery(
   }
 
   const log = new RunLog(env.logger, message, payload, definition);
+
+  if (isDefaultFallback(definition)) {
+    log.dropped(unknownTaskWarning(message.task));
+    await finishAs(env, delivery, { state: "cancelled" });
+    return;
+  }
 
   if (env.isStruck(message.task, message.key, payload)) {
     log.struck();

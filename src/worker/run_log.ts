@@ -135,6 +135,11 @@ export class RunLog {
     }
   }
 
+  /** The line of a task dropped without running (warn), e.g. one no registered task serves. */
+  dropped(reason: string): void {
+    this.logger.warn({ duration: 0, outcome: "dropped" }, reason);
+  }
+
   /** The end line of a cancelled run (info). */
   cancelled(duration: number): void {
     if (this.enabled("info")) {

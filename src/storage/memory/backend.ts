@@ -238,6 +238,16 @@ export class MemoryBackend implements Backend {
     return this.#atomically((d) => d.strikes.append(copyBytes(instruction)));
   }
 
+  /** Replaces the strike history with `snapshot`, as the Redis `compact_strikes` script does. */
+  compactStrikes(lastId: string, snapshot: Uint8Array, minLength: number): Promise<boolean> {
+    return this.#atomically((d) => {
+      if (d.strikes.length < minLength || d.strikes.length === 0) return false;
+      if (d.strikes.lastId !== lastId) return false;
+      d.strikes.compact(copyBytes(snapshot));
+      return true;
+    });
+  }
+
   /**
    * Reads up to 100 strike instructions after `afterId` (`"0-0"`: from the start, `"$"`: only
    * new ones), waiting up to `blockMs` for one to be appended when there are none.

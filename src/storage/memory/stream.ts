@@ -167,7 +167,7 @@ export interface StrikeEntry {
   readonly instruction: Uint8Array;
 }
 
-/** The strikes stream: append-only, never trimmed, read by id like XREAD. */
+/** The strikes stream: appended to, read by id like XREAD, compacted to a snapshot. */
 export class StrikeLog {
   #entries: StrikeEntry[] = [];
   #ids = new IdSequence();
@@ -184,6 +184,18 @@ export class StrikeLog {
     const id = this.#ids.next();
     this.#entries.push({ id, instruction });
     this.arrivals.wakeAll();
+    return id;
+  }
+
+  /** How many entries the log holds. */
+  get length(): number {
+    return this.#entries.length;
+  }
+
+  /** Appends a snapshot entry and drops every entry before it; returns its id. */
+  compact(snapshot: Uint8Array): string {
+    const id = this.append(snapshot);
+    this.#entries = this.#entries.slice(-1);
     return id;
   }
 

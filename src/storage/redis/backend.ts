@@ -359,6 +359,10 @@ export class RedisBackend implements Backend {
     return strikes.appendStrike(this, instruction);
   }
 
+  compactStrikes(lastId: string, snapshot: Uint8Array, minLength: number): Promise<boolean> {
+    return strikes.compactStrikes(this, lastId, snapshot, minLength);
+  }
+
   readStrikes(
     afterId: string,
     blockMs: number,

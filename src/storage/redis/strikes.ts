@@ -8,10 +8,29 @@
 import type { RedisAccess } from "./access.ts";
 import { BINARY, type RedisConnection } from "./connection.ts";
 import { fieldMap, type RawEntry, text } from "./messages.ts";
+import { compactStrikesScript } from "./scripts/compact_strikes.ts";
 
 /** Appends an encoded strike instruction; returns its stream id. */
 export async function appendStrike(redis: RedisAccess, instruction: Uint8Array): Promise<string> {
   return String(await redis.send(["XADD", redis.keys.strikes, "*", "i", instruction]));
+}
+
+/**
+ * Replaces the stream's history with `snapshot` when `lastId` is its newest entry and it holds at
+ * least `minLength` entries; true when it did.
+ */
+export async function compactStrikes(
+  redis: RedisAccess,
+  lastId: string,
+  snapshot: Uint8Array,
+  minLength: number,
+): Promise<boolean> {
+  const reply = await redis.run(compactStrikesScript, [redis.keys.strikes], [
+    lastId,
+    snapshot,
+    minLength,
+  ]);
+  return text(reply as string) !== "";
 }
 
 /**
