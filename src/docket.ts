@@ -8,6 +8,7 @@
 import type { Backend } from "./storage/backend.ts";
 import { RedisBackend } from "./storage/redis/backend.ts";
 import type { RedisClient } from "./storage/redis/connection.ts";
+import { redactUrl } from "./storage/redis/url.ts";
 import { DocketKeys } from "./keys.ts";
 import { decodeValue } from "./codec.ts";
 import type { When } from "./duration.ts";
@@ -97,7 +98,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   static async connect(options: DocketOptions = {}): Promise<Docket> {
     // Every option is checked before connecting, so a bad one leaves no connection open.
     const connection = resolveConnection(options);
-    const backend = await openBackend(connection.url, connection.name, connection.logger);
+    const backend = await openBackend(connection.url, connection.name, connection.logger, options);
     const docket = new Docket({ ...connection, backend });
     await docket.strikeList.load().catch(async (error) => {
       await backend.close();
@@ -476,7 +477,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    */
   async redis(): Promise<RedisClient> {
     if (this.backend instanceof RedisBackend) return await this.backend.client();
-    throw new Error(`docket.redis() is not available on ${this.url}: it has no Redis client`);
+    throw new Error(`docket.redis() is not available on ${redactUrl(this.url)}: no Redis client`);
   }
 
   /** Closes the docket's connections. */
