@@ -1,10 +1,10 @@
 /**
- * Connecting to Redis from a docket URL.
+ * The connection shapes the Redis backend uses: a standalone client, and a cluster client given its shape.
  *
  * @module
  */
 
-import { createClient, createCluster, type RedisClientType, RESP_TYPES } from "redis";
+import { type RedisClientType, RESP_TYPES } from "redis";
 
 /** A connected node-redis client, as docket uses it. */
 export type RedisClient = RedisClientType;
