@@ -107,7 +107,7 @@ export async function openConnection(
   const secrets = secretsOf(url);
   const redact = (text: string) => redactSecrets(text, secrets);
   if (options.redis !== undefined) {
-    return { connection: await adoptClient(options.redis, route), owned: false, redact };
+    return { ...await adoptClient(options.redis, route), redact };
   }
   const parsed = parseRedisUrl(url);
   const tls = tlsSocketOptions(options.tls);
@@ -156,27 +156,33 @@ export function redactError<E>(error: E, redact: (text: string) => string): E {
 
 /**
  * Uses a client the caller configured: a standalone client as is, a cluster or sentinel client
- * through the same wrappers as those opened from a URL. One not connected yet is connected
- * (it stays the caller's to close). A client speaking RESP3, or one with a key prefix, is
- * refused: docket's replies and key names assume neither.
+ * through the same wrappers as those opened from a URL. One not connected yet is connected (it
+ * stays the caller's to close). docket's replies and key names assume RESP2 and no key prefix:
+ * a client with RESP3 (node-redis's default) or a `keyPrefix` is not used itself but through a
+ * copy of it (`duplicate()`) without them, which the docket owns and closes.
  */
-async function adoptClient(client: any, route: string): Promise<RedisConnection> {
+async function adoptClient(
+  client: any,
+  route: string,
+): Promise<{ connection: RedisConnection; owned: boolean }> {
   if (typeof client?.sendCommand !== "function" || typeof client?.duplicate !== "function") {
     throw new TypeError("redis must be a node-redis client, cluster or sentinel client");
   }
   const options = client.options ?? client._self?.options ?? {};
-  if (options.RESP === 3) {
-    throw new TypeError("redis: the client must use RESP2 (create it with RESP: 2, the default)");
-  }
-  if (options.keyPrefix !== undefined) {
-    throw new TypeError("redis: the client must not have a keyPrefix (docket names its own keys)");
-  }
-  const isCluster = typeof client.getNodeClientForKey === "function";
-  const connection: RedisConnection = isCluster
-    ? new ClusterConnection(client, route)
-    : isSentinelClient(client)
-    ? new SentinelConnection(client)
-    : client;
-  if (!client.isOpen) await connection.connect();
-  return connection;
+  const usable = options.RESP === 2 && options.keyPrefix === undefined;
+  // RESP3-only features go with RESP3.
+  const source = usable ? client : client.duplicate({
+    RESP: 2,
+    keyPrefix: undefined,
+    ...(options.maintNotifications ? { maintNotifications: "disabled" } : {}),
+    ...(options.clientSideCache ? { clientSideCache: undefined } : {}),
+    ...(options.emitInvalidate ? { emitInvalidate: undefined } : {}),
+  });
+  const connection: RedisConnection = typeof source.getNodeClientForKey === "function"
+    ? new ClusterConnection(source, route)
+    : isSentinelClient(source)
+    ? new SentinelConnection(source)
+    : source;
+  if (!source.isOpen) await connection.connect();
+  return { connection, owned: !usable };
 }

@@ -3,7 +3,8 @@
  *
  * URLs are parsed here rather than by node-redis so that a password may hold any character
  * (`/`, `@`, `%`, `:`), written raw or percent-encoded: the credentials end at the last `@`
- * of the URL, and the password starts after the first `:` of them.
+ * of the URL, and the password starts after the first `:` of them. (So an `@` in the query,
+ * such as in `sentinel_password`, must be percent-encoded, as query values should be.)
  *
  * @module
  */
@@ -177,7 +178,8 @@ export function secretsOf(url: string): string[] {
   const parts = splitUrl(url);
   if (!parts) return [];
   const secrets = new Set<string>();
-  for (const secret of [parts.password, parts.params.get("sentinel_password") ?? undefined]) {
+  const fromQuery = [...parts.params].filter(([name]) => /password/i.test(name)).map(([, v]) => v);
+  for (const secret of [parts.password, ...fromQuery]) {
     if (!secret) continue;
     secrets.add(secret);
     secrets.add(encodeURIComponent(secret));
