@@ -17,6 +17,18 @@ import type { TlsSocketOptions } from "./tls.ts";
 /** node-redis's sentinel client (its generic type is too heavy to spell out here). */
 type RedisSentinel = any;
 
+/** How long a command caught by a failover is retried. */
+const FAILOVER_WAIT_MS = 60_000;
+
+/** Whether `error` says the connection went away (rather than Redis refusing the command). */
+function isConnectionLoss(error: unknown): boolean {
+  const { name, message } = (error ?? {}) as Error;
+  return /DisconnectsClient|SocketClosedUnexpectedly|ConnectionTimeout|Reconnect/.test(name) ||
+    /Disconnects client|Socket closed unexpectedly|ECONNREFUSED|ECONNRESET|EPIPE/.test(
+      String(message),
+    );
+}
+
 /** A node-redis sentinel client with a standalone client's `sendCommand(args, options)`. */
 export class SentinelConnection implements RedisConnection {
   readonly sentinel: RedisSentinel;
@@ -29,8 +41,21 @@ export class SentinelConnection implements RedisConnection {
   get isOpen(): boolean {
     return this.sentinel.isOpen;
   }
-  sendCommand(args: (string | Buffer)[], options?: SendOptions): Promise<unknown> {
-    return this.sentinel.sendCommand(false, args, options);
+  /**
+   * Sends a command; one caught by a failover (its connection dropped before the sentinels
+   * named the new master) is sent again, for up to a minute, as a standalone client's commands
+   * wait for it to reconnect.
+   */
+  async sendCommand(args: (string | Buffer)[], options?: SendOptions): Promise<unknown> {
+    const deadline = Date.now() + FAILOVER_WAIT_MS;
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.sentinel.sendCommand(false, args, options);
+      } catch (error) {
+        if (!this.sentinel.isOpen || !isConnectionLoss(error) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1_000)));
+      }
+    }
   }
   duplicate(): SentinelConnection {
     return new SentinelConnection(this.sentinel.duplicate());
