@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createClient } from "redis";
+import { createClient, createSentinel } from "redis";
 import { Docket, type Execution, task, Worker } from "../../mod.ts";
 import { FAST, LogCapture, uniqueName } from "../_harness.ts";
 import { nextMessage, sentinelCommand, startSentinelSet } from "../_servers.ts";
@@ -126,6 +126,38 @@ Deno.test({
       assert.deepEqual(states.slice(-1), ["completed"]);
     } finally {
       await docket?.close();
+      await set.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "a sentinel client the caller brings is used and left open",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const set = await startSentinelSet();
+    const sentinel = createSentinel({
+      name: "mymaster",
+      sentinelRootNodes: set.sentinels.map((s) => ({ host: "127.0.0.1", port: s.port })),
+      RESP: 2,
+    });
+    try {
+      await sentinel.connect();
+      const docket = await Docket.connect({
+        redis: sentinel,
+        name: uniqueName("sentinel"),
+        logger: new LogCapture().logger,
+      });
+      const execution = await docket.add("trace")({ message: "own sentinel client" });
+      await new Worker(docket, FAST).runUntilFinished();
+      await execution.getResult({ timeout: { seconds: 30 } });
+      assert.equal((await docket.getExecution(execution.key))?.state, "completed");
+      await docket.close();
+      assert.ok(sentinel.isOpen, "the caller's sentinel client stays open");
+      assert.equal(await sentinel.sendCommand(false, ["PING"]), "PONG");
+    } finally {
+      await sentinel.close().catch(() => {});
       await set.dispose();
     }
   },
