@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { ConnectionError, Docket, task, Worker } from "../../mod.ts";
 import { FAST, LogCapture, uniqueName } from "../_harness.ts";
 import { type Certificates, makeCertificates, type Spawned, startTlsRedis } from "../_servers.ts";
-import { runCli } from "../cli/_cli.ts";
+import { runCli, RUNTIMES } from "../cli/_cli.ts";
 import { startWorkerProcess } from "../_processes.ts";
 
 async function withTlsServer(
@@ -93,44 +93,47 @@ Deno.test("a wrong CA, no client certificate or tls on redis:// fail with clear 
   });
 });
 
-Deno.test("the CLI and the worker command take --tls-* flags and DOCKET_TLS_* variables", async () => {
-  await withTlsServer(async (_server, certs, url) => {
-    const name = uniqueName("tls-cli");
-    const flags = [
-      "--url",
-      url,
-      "--docket",
-      name,
-      "--tls-ca",
-      certs.caFile,
-      "--tls-cert",
-      certs.clientCert,
-      "--tls-key",
-      certs.clientKey,
-    ];
-    const added = await runCli("deno", ["tasks", "trace", "over tls", ...flags]);
-    assert.equal(added.code, 0, added.stderr);
-    const snapshot = await runCli("deno", ["snapshot", ...flags]);
-    assert.equal(snapshot.code, 0, snapshot.stderr);
-    assert.match(snapshot.stdout, /queued\s.*\strace\s/);
-    const wrong = await runCli("deno", ["snapshot", ...flags.slice(0, 4)]);
-    assert.equal(wrong.code, 1);
-    assert.match(wrong.stderr, /cannot reach Redis/);
+for (const runtime of RUNTIMES) {
+  Deno.test(`the CLI and the worker command take --tls-* flags and DOCKET_TLS_* variables [${runtime}]`, async () => {
+    await withTlsServer(async (_server, certs, url) => {
+      const name = uniqueName("tls-cli");
+      const flags = [
+        "--url",
+        url,
+        "--docket",
+        name,
+        "--tls-ca",
+        certs.caFile,
+        "--tls-cert",
+        certs.clientCert,
+        "--tls-key",
+        certs.clientKey,
+      ];
+      const added = await runCli(runtime, ["tasks", "trace", "over tls", ...flags]);
+      assert.equal(added.code, 0, added.stderr);
+      const snapshot = await runCli(runtime, ["snapshot", ...flags]);
+      assert.equal(snapshot.code, 0, snapshot.stderr);
+      assert.match(snapshot.stdout, /queued\s.*\strace\s/);
+      const wrong = await runCli(runtime, ["snapshot", ...flags.slice(0, 4)]);
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /cannot reach Redis/);
 
-    const worker = startWorkerProcess({
-      docket: { url, name },
-      tasks: "tests/fixtures/e2e_tasks.ts",
-      args: ["--until-finished"],
-      env: {
-        DOCKET_TLS_CA: certs.caFile,
-        DOCKET_TLS_CERT: certs.clientCert,
-        DOCKET_TLS_KEY: certs.clientKey,
-      },
+      const worker = startWorkerProcess({
+        docket: { url, name },
+        tasks: "tests/fixtures/e2e_tasks.ts",
+        runtime,
+        args: ["--until-finished"],
+        env: {
+          DOCKET_TLS_CA: certs.caFile,
+          DOCKET_TLS_CERT: certs.clientCert,
+          DOCKET_TLS_KEY: certs.clientKey,
+        },
+      });
+      assert.equal(await worker.exited, 0, worker.output());
+      assert.match(worker.output(), /over tls/);
+      const after = await runCli(runtime, ["snapshot", ...flags]);
+      assert.equal(after.code, 0, after.stderr);
+      assert.match(after.stdout, /Nothing is scheduled, queued or running/);
     });
-    assert.equal(await worker.exited, 0, worker.output());
-    assert.match(worker.output(), /over tls/);
-    const after = await runCli("deno", ["snapshot", ...flags]);
-    assert.equal(after.code, 0, after.stderr);
-    assert.match(after.stdout, /Nothing is scheduled, queued or running/);
   });
-});
+}
