@@ -17,8 +17,9 @@ export interface Spawned {
   kill(): Promise<void>;
 }
 
-async function answers(port: number, tls?: RedisTls): Promise<boolean> {
-  const client = createClient({
+/** A client of the Redis (or sentinel) on `port`, over TLS with `tls`; not connected yet. */
+function clientFor(port: number, tls?: RedisTls) {
+  return createClient({
     socket: {
       host: "127.0.0.1",
       port,
@@ -26,6 +27,10 @@ async function answers(port: number, tls?: RedisTls): Promise<boolean> {
       ...(tls ? { tls: true, ca: tls.ca, cert: tls.cert, key: tls.key } : {}),
     } as any,
   });
+}
+
+async function answers(port: number, tls?: RedisTls): Promise<boolean> {
+  const client = clientFor(port, tls);
   client.on("error", () => {});
   try {
     await client.connect();
@@ -74,14 +79,41 @@ export interface SentinelSet {
   readonly replica: Spawned;
   readonly sentinels: Spawned[];
   readonly sentinelUrl: string;
+  /** The client side's TLS files when the set speaks only TLS. */
+  readonly tls?: RedisTls;
   dispose(): Promise<void>;
+}
+
+/** Server arguments for TLS only, client certificates required, replication over TLS. */
+function tlsArgs(port: number, certs?: Certificates): string[] {
+  if (!certs) return ["--port", String(port)];
+  return [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    certs.serverCert,
+    "--tls-key-file",
+    certs.serverKey,
+    "--tls-ca-cert-file",
+    certs.caFile,
+    "--tls-auth-clients",
+    "yes",
+    "--tls-replication",
+    "yes",
+  ];
 }
 
 /**
  * A master, a replica of it and three sentinels (quorum 2) that declare the master down after
  * one second of silence, ready once the sentinels know the replica and each other.
  */
-export async function startSentinelSet(masterName = "mymaster"): Promise<SentinelSet> {
+export async function startSentinelSet(
+  masterName = "mymaster",
+  certs?: Certificates,
+): Promise<SentinelSet> {
+  const tls = certs?.client;
   const dir = mkdtempSync(join(tmpdir(), "docket-sentinel-"));
   const started: Spawned[] = [];
   const dispose = async () => {
@@ -90,20 +122,21 @@ export async function startSentinelSet(masterName = "mymaster"): Promise<Sentine
   };
   try {
     const masterPort = await freePort();
-    const master = await spawnRedis(masterPort, ["--port", String(masterPort), ...PLAIN]);
+    const master = await spawnRedis(masterPort, [...tlsArgs(masterPort, certs), ...PLAIN], {
+      tls,
+    });
     started.push(master);
     const replicaPort = await freePort();
     const replica = await spawnRedis(replicaPort, [
-      "--port",
-      String(replicaPort),
+      ...tlsArgs(replicaPort, certs),
       ...PLAIN,
       "--replicaof",
       "127.0.0.1",
       String(masterPort),
-    ]);
+    ], { tls });
     started.push(replica);
     await waitUntil(
-      async () => (await info(replicaPort, "replication")).includes("master_link_status:up"),
+      async () => (await info(replicaPort, "replication", tls)).includes("master_link_status:up"),
       20_000,
       "the replica to sync",
     );
@@ -114,7 +147,17 @@ export async function startSentinelSet(masterName = "mymaster"): Promise<Sentine
       writeFileSync(
         config,
         [
-          `port ${port}`,
+          ...(certs
+            ? [
+              "port 0",
+              `tls-port ${port}`,
+              `tls-cert-file ${certs.serverCert}`,
+              `tls-key-file ${certs.serverKey}`,
+              `tls-ca-cert-file ${certs.caFile}`,
+              "tls-auth-clients yes",
+              "tls-replication yes",
+            ]
+            : [`port ${port}`]),
           "bind 127.0.0.1",
           `dir ${dir}`,
           `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 2`,
@@ -124,7 +167,7 @@ export async function startSentinelSet(masterName = "mymaster"): Promise<Sentine
           "",
         ].join("\n"),
       );
-      const sentinel = await spawnRedis(port, [config, "--sentinel"]);
+      const sentinel = await spawnRedis(port, [config, "--sentinel"], { tls });
       started.push(sentinel);
       sentinels.push(sentinel);
     }
@@ -135,18 +178,22 @@ export async function startSentinelSet(masterName = "mymaster"): Promise<Sentine
             "SENTINEL",
             "REPLICAS",
             masterName,
-          ]);
-          const peers = await sentinelCommand(sentinel.port, ["SENTINEL", "SENTINELS", masterName]);
+          ], tls);
+          const peers = await sentinelCommand(
+            sentinel.port,
+            ["SENTINEL", "SENTINELS", masterName],
+            tls,
+          );
           return (replicas as unknown[]).length === 1 && (peers as unknown[]).length === 2;
         },
         30_000,
         "the sentinels to find the replica and each other",
       );
     }
-    const sentinelUrl = `redis+sentinel://${
+    const sentinelUrl = `${certs ? "rediss" : "redis"}+sentinel://${
       sentinels.map((s) => `127.0.0.1:${s.port}`).join(",")
     }/${masterName}`;
-    return { master, replica, sentinels, sentinelUrl, dispose };
+    return { master, replica, sentinels, sentinelUrl, tls, dispose };
   } catch (error) {
     await dispose();
     throw error;
@@ -154,8 +201,12 @@ export async function startSentinelSet(masterName = "mymaster"): Promise<Sentine
 }
 
 /** One command on a throwaway connection to `port`. */
-export async function sentinelCommand(port: number, args: string[]): Promise<unknown> {
-  const client = createClient({ socket: { host: "127.0.0.1", port, reconnectStrategy: false } });
+export async function sentinelCommand(
+  port: number,
+  args: string[],
+  tls?: RedisTls,
+): Promise<unknown> {
+  const client = clientFor(port, tls);
   client.on("error", () => {});
   await client.connect();
   try {
@@ -165,9 +216,9 @@ export async function sentinelCommand(port: number, args: string[]): Promise<unk
   }
 }
 
-async function info(port: number, section: string): Promise<string> {
+async function info(port: number, section: string, tls?: RedisTls): Promise<string> {
   try {
-    return String(await sentinelCommand(port, ["INFO", section]));
+    return String(await sentinelCommand(port, ["INFO", section], tls));
   } catch {
     return "";
   }
@@ -177,8 +228,9 @@ async function info(port: number, section: string): Promise<string> {
 export async function nextMessage(
   port: number,
   channel: string,
+  tls?: RedisTls,
 ): Promise<{ message: Promise<string>; close: () => void }> {
-  const client = createClient({ socket: { host: "127.0.0.1", port, reconnectStrategy: false } });
+  const client = clientFor(port, tls);
   client.on("error", () => {});
   await client.connect();
   let resolve!: (message: string) => void;
@@ -266,7 +318,7 @@ export async function makeCertificates(): Promise<Certificates> {
   await ca("other-ca");
   await signed(
     "server",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
   );
   await signed("client", "extendedKeyUsage=clientAuth\n");
   const read = (file: string) => Deno.readTextFileSync(join(dir, file));

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createClient, createSentinel } from "redis";
 import { Docket, type Execution, task, Worker } from "../../mod.ts";
 import { FAST, LogCapture, uniqueName } from "../_harness.ts";
-import { nextMessage, sentinelCommand, startSentinelSet } from "../_servers.ts";
+import { makeCertificates, nextMessage, sentinelCommand, startSentinelSet } from "../_servers.ts";
 
 Deno.test({
   name: "a worker keeps serving through a Sentinel failover; no task is lost",
@@ -159,6 +159,42 @@ Deno.test({
     } finally {
       await sentinel.close().catch(() => {});
       await set.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "rediss+sentinel:// with client certificates, through a failover",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const certs = await makeCertificates();
+    let set: Awaited<ReturnType<typeof startSentinelSet>> | undefined;
+    let docket: Docket | undefined;
+    try {
+      set = await startSentinelSet("mymaster", certs);
+      assert.match(set.sentinelUrl, /^rediss\+sentinel:/);
+      docket = await Docket.connect({
+        url: set.sentinelUrl,
+        tls: { ca: certs.caFile, cert: certs.clientCert, key: certs.clientKey },
+        name: uniqueName("sentinel-tls"),
+        logger: new LogCapture().logger,
+      });
+      const before = await docket.add("trace")({ message: "before" });
+      await new Worker(docket, FAST).runUntilFinished();
+      await before.getResult({ timeout: { seconds: 30 } });
+      const switched = await nextMessage(set.sentinels[0].port, "+switch-master", set.tls);
+      await set.master.kill();
+      await withTimeout(switched.message, 60_000, "the failover");
+      switched.close();
+      const after = await docket.add("trace")({ message: "after" });
+      await new Worker(docket, { ...FAST, reconnectionDelay: 100 }).runUntilFinished();
+      await after.getResult({ timeout: { seconds: 60 } });
+      assert.equal((await docket.getExecution(after.key))?.state, "completed");
+    } finally {
+      await docket?.close();
+      await set?.dispose();
+      certs.dispose();
     }
   },
 });
