@@ -174,17 +174,21 @@ export async function startSentinelSet(
     for (const sentinel of sentinels) {
       await waitUntil(
         async () => {
-          const replicas = await sentinelCommand(sentinel.port, [
-            "SENTINEL",
-            "REPLICAS",
-            masterName,
-          ], tls);
-          const peers = await sentinelCommand(
-            sentinel.port,
-            ["SENTINEL", "SENTINELS", masterName],
-            tls,
-          );
-          return (replicas as unknown[]).length === 1 && (peers as unknown[]).length === 2;
+          try {
+            const replicas = await sentinelCommand(sentinel.port, [
+              "SENTINEL",
+              "REPLICAS",
+              masterName,
+            ], tls);
+            const peers = await sentinelCommand(
+              sentinel.port,
+              ["SENTINEL", "SENTINELS", masterName],
+              tls,
+            );
+            return (replicas as unknown[]).length === 1 && (peers as unknown[]).length === 2;
+          } catch {
+            return false; // a sentinel may drop a connection while it starts
+          }
         },
         30_000,
         "the sentinels to find the replica and each other",
