@@ -8,7 +8,6 @@
 import type { Backend } from "./storage/backend.ts";
 import { RedisBackend } from "./storage/redis/backend.ts";
 import type { RedisClient } from "./storage/redis/connection.ts";
-import { redactUrl } from "./storage/redis/url.ts";
 import { DocketKeys } from "./keys.ts";
 import { decodeValue } from "./codec.ts";
 import type { When } from "./duration.ts";
@@ -477,7 +476,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    */
   async redis(): Promise<RedisClient> {
     if (this.backend instanceof RedisBackend) return await this.backend.client();
-    throw new Error(`docket.redis() is not available on ${redactUrl(this.url)}: no Redis client`);
+    throw new Error(`docket.redis() is not available on ${this.url}: it has no Redis client`);
   }
 
   /** Closes the docket's connections. */
