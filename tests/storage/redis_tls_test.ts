@@ -73,10 +73,9 @@ Deno.test("a wrong CA, no client certificate or tls on redis:// fail with clear 
     assert.match(wrongCa.message, /certificate/i);
     assert.match(wrongCa.message, /tls\.ca/);
 
-    const noCert = await connect({ url, tls: { ca: certs.caFile } })
-      .then(() => undefined, (e) => e as Error);
-    assert.ok(noCert instanceof ConnectionError, String(noCert));
-    assert.match(noCert.message, /cannot reach Redis at rediss:/);
+    // A missing client certificate is tested through the command line (below): under load the
+    // server's refusal can arrive on a socket node-redis has stopped listening to, which Deno
+    // then reports as an uncaught error in the process that tried.
 
     await assert.rejects(
       connect({ url: `redis://127.0.0.1:${server.port}/0`, tls: { ca: certs.caFile } }),
@@ -114,9 +113,13 @@ for (const runtime of RUNTIMES) {
       const snapshot = await runCli(runtime, ["snapshot", ...flags]);
       assert.equal(snapshot.code, 0, snapshot.stderr);
       assert.match(snapshot.stdout, /queued\s.*\strace\s/);
-      const wrong = await runCli(runtime, ["snapshot", ...flags.slice(0, 4)]);
-      assert.equal(wrong.code, 1);
-      assert.match(wrong.stderr, /cannot reach Redis/);
+      // Without a client certificate the server refuses the handshake.
+      const noCert = await runCli(runtime, ["snapshot", ...flags.slice(0, 6)]);
+      assert.equal(noCert.code, 1, noCert.stderr);
+      assert.match(noCert.stderr, /^error: cannot reach Redis at rediss:\/\/127\.0\.0\.1/m);
+      const noCa = await runCli(runtime, ["snapshot", ...flags.slice(0, 4)]);
+      assert.equal(noCa.code, 1);
+      assert.match(noCa.stderr, /certificate/i);
 
       const worker = startWorkerProcess({
         docket: { url, name },
