@@ -60,7 +60,7 @@ Deno.test("the README's ACL rules are the ones the library derives", () => {
   }
 });
 
-Deno.test("a user restricted to its docket runs add, worker, results, progress, strikes, flow control and the CLI", async () => {
+Deno.test("a user restricted to its docket runs add, worker, results, progress, strikes, flow control, the failed set and the CLI", async () => {
   await withAclServer(async (admin, port) => {
     const name = uniqueName("acl");
     const user = await createUser(admin, "app", aclRules(name));
@@ -83,8 +83,15 @@ Deno.test("a user restricted to its docket runs add, worker, results, progress, 
       concurrency: ConcurrencyLimit("id", { max: 1 }),
       run: ({ id }: { id: string }) => id,
     });
+    const boom = task({
+      name: "boom",
+      run: () => {
+        throw new Error("boom");
+      },
+    });
     docket.register(double);
     docket.register(limited);
+    docket.register(boom);
     await docket.strike(double, "n", "==", 5);
     const struck = await docket.add(double)({ n: 5 });
     const executions = await docket.addMany(double)([{ n: 1 }, { n: 2 }, { n: 3 }]);
@@ -97,6 +104,7 @@ Deno.test("a user restricted to its docket runs add, worker, results, progress, 
     })();
     const limitedRuns = await docket.addMany(limited)([{ id: "a" }, { id: "a" }, { id: "b" }]);
     const future = await docket.add(double, { when: new Date(Date.now() + 50) })({ n: 4 });
+    const failing = await docket.add(boom)({});
     await new Worker(docket, FAST).runUntilFinished();
     await watching;
     for (const [i, execution] of executions.entries()) {
@@ -109,6 +117,12 @@ Deno.test("a user restricted to its docket runs add, worker, results, progress, 
     assert.ok(!ran.includes(5), "the struck task did not run");
     assert.equal((await docket.getExecution(struck.key))?.state !== "completed", true);
     assert.deepEqual(progress.slice(-1), [2]);
+    await assert.rejects(failing.getResult({ timeout: { seconds: 30 } }), /boom/);
+    const failed = await docket.failed();
+    assert.deepEqual(failed.items.map((item) => item.key), [failing.key]);
+    const retried = await docket.retry(failing.key);
+    assert.equal((await docket.failed()).items.length, 0);
+    await docket.cancel(retried.key);
     await docket.restore(double, "n", "==", 5);
     assert.equal((await docket.snapshot()).totalTasks, 0);
 

@@ -35,7 +35,9 @@ export const DOCKET_COMMANDS: readonly string[] = [
   "xrange",
   "xread",
   "xreadgroup",
-  // sorted sets: the schedule, the worker registry, flow control
+  "xrevrange",
+  "xtrim",
+  // sorted sets: the schedule, the worker registry, flow control, the dead-letter index
   "zadd",
   "zcard",
   "zcount",
@@ -43,6 +45,7 @@ export const DOCKET_COMMANDS: readonly string[] = [
   "zrangebyscore",
   "zrem",
   "zremrangebyscore",
+  "zrevrangebyscore",
   "zscore",
   // hashes: execution records and progress
   "hdel",
