@@ -26,6 +26,7 @@
 
 export { Docket } from "./src/docket.ts";
 export type { DocketOptions } from "./src/docket_options.ts";
+export type { TlsOptions } from "./src/storage/redis/tls.ts";
 export { ScheduleError } from "./src/docket_schedule.ts";
 export type { AddOptions, ScheduleEntry } from "./src/docket_schedule.ts";
 export type { DocketSnapshot, WorkerInfo } from "./src/docket_snapshot.ts";
@@ -99,6 +100,7 @@ export {
   ConnectionError,
   ExecutionCancelledError,
   FailedTaskNotFoundError,
+  PermissionError,
   TimeoutError,
   UnknownTaskError,
 } from "./src/errors.ts";

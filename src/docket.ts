@@ -97,7 +97,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   static async connect(options: DocketOptions = {}): Promise<Docket> {
     // Every option is checked before connecting, so a bad one leaves no connection open.
     const connection = resolveConnection(options);
-    const backend = await openBackend(connection.url, connection.name, connection.logger);
+    const backend = await openBackend(connection.url, connection.name, connection.logger, options);
     const docket = new Docket({ ...connection, backend });
     await docket.strikeList.load().catch(async (error) => {
       await backend.close();

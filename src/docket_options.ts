@@ -7,6 +7,8 @@
 
 import type { Backend } from "./storage/backend.ts";
 import { RedisBackend } from "./storage/redis/backend.ts";
+import type { RedisConnectOptions } from "./storage/redis/open.ts";
+import type { TlsOptions } from "./storage/redis/tls.ts";
 import { DocketKeys } from "./keys.ts";
 import { type Duration, toMillis } from "./duration.ts";
 import { createLogger, type Logger } from "./logging/logger.ts";
@@ -17,10 +19,21 @@ export interface DocketOptions {
   /** The docket's name; every key is prefixed with it. Default `"docket"`. */
   name?: string;
   /**
-   * `redis://`, `rediss://`, `redis+cluster://`, `rediss+cluster://` or `memory://`. Default
-   * `DOCKET_URL`, else `redis://localhost:6379/0`.
+   * `redis://`, `rediss://`, `redis+cluster://`, `rediss+cluster://`, `redis+sentinel://`,
+   * `rediss+sentinel://` or `memory://`. Default `DOCKET_URL`, else `redis://localhost:6379/0`.
    */
   url?: string;
+  /**
+   * TLS settings for a `rediss…://` URL: `ca`, `cert`, `key` (PEM text or file paths),
+   * `rejectUnauthorized`, `servername`.
+   */
+  tls?: TlsOptions;
+  /**
+   * A node-redis client (standalone, cluster or sentinel, RESP2) to use instead of connecting
+   * to `url`, for setups a URL cannot express. The docket does not close it; it closes only the
+   * connections it derives from it with `duplicate()` (blocking reads, subscriptions).
+   */
+  redis?: unknown;
   /** How long state and results are kept after a task ends; 0 keeps nothing. Default 15 min. */
   executionTtl?: Duration;
   /**
@@ -60,7 +73,8 @@ export interface DocketConnection {
  */
 export function resolveConnection(options: DocketOptions): DocketConnection {
   const name = options.name ?? readEnv("DOCKET_NAME") ?? "docket";
-  const url = options.url ?? readEnv("DOCKET_URL") ?? "redis://localhost:6379/0";
+  const url = options.url ?? (options.redis !== undefined ? "redis://(client)" : undefined) ??
+    readEnv("DOCKET_URL") ?? "redis://localhost:6379/0";
   const executionTtl = toMillis(options.executionTtl ?? { minutes: 15 }, "executionTtl");
   if (executionTtl < 0) throw new RangeError("executionTtl must not be negative");
   const failedTtl = toMillis(options.failedTtl ?? { days: 7 }, "failedTtl");
@@ -78,11 +92,19 @@ export function resolveConnection(options: DocketOptions): DocketConnection {
   return { name, url, executionTtl, failedTtl, logger, heartbeatInterval, missedHeartbeats };
 }
 
-/** Opens the store `url` names: `memory://` in this process, anything else on Redis. */
-export async function openBackend(url: string, name: string, logger: Logger): Promise<Backend> {
+/**
+ * Opens the store `url` names: `memory://` in this process, anything else on Redis (with the
+ * TLS options, or the client the caller brought).
+ */
+export async function openBackend(
+  url: string,
+  name: string,
+  logger: Logger,
+  connect: RedisConnectOptions = {},
+): Promise<Backend> {
   const warn = (message: string, details?: Record<string, unknown>) =>
     logger.warn(details ?? {}, message);
-  return url.startsWith("memory://")
+  return url.startsWith("memory://") && connect.redis === undefined
     ? (await import("./storage/memory/backend.ts")).MemoryBackend.forUrl(url, name, warn)
-    : await RedisBackend.connect(url, name, warn);
+    : await RedisBackend.connect(url, name, warn, { tls: connect.tls, redis: connect.redis });
 }

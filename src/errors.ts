@@ -107,3 +107,21 @@ export class FailedTaskNotFoundError extends Error {
     this.key = key;
   }
 }
+
+/**
+ * Redis refused a command, key or channel to this docket's user (an ACL `NOPERM`). The message
+ * names what was refused and the `ACL SETUSER` line that grants what the docket needs.
+ *
+ * @example
+ * ```ts
+ * import { PermissionError } from "@docket/core";
+ * new PermissionError("Redis refused the 'xadd' command").name; // "PermissionError"
+ * ```
+ */
+export class PermissionError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PermissionError";
+  }
+}

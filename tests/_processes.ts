@@ -35,6 +35,8 @@ export interface WorkerProcessOptions {
   command?: string[];
   /** The working directory (default: this one). */
   cwd?: string;
+  /** More environment variables for the worker. */
+  env?: Record<string, string>;
 }
 
 /** Starts `worker.ts` (or `options.command`) with fast polling and JSON logs. */
@@ -60,6 +62,7 @@ export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess
       ...(options.args ?? []),
     ],
     cwd: options.cwd,
+    ...(options.env ? { env: options.env } : {}),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

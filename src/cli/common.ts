@@ -10,6 +10,8 @@ import process from "node:process";
 import { Docket } from "../docket.ts";
 import { createLogger } from "../logging/logger.ts";
 import { env, UsageError } from "./parsing.ts";
+import type { TlsOptions } from "../storage/redis/tls.ts";
+import { resolveTls, TLS_HELP, TLS_OPTIONS } from "./tls_options.ts";
 
 /**
  * The default store URL when neither `--url` nor `DOCKET_URL` is given.
@@ -36,6 +38,7 @@ export const DEFAULT_URL = "redis://localhost:6379/0";
 export const COMMON_OPTIONS = {
   url: { type: "string" },
   docket: { type: "string" },
+  ...TLS_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -49,9 +52,11 @@ export const COMMON_OPTIONS = {
  * ```
  */
 export const COMMON_HELP =
-  `  --url <url>      redis://, rediss:// or redis+cluster:// URL [DOCKET_URL] (${DEFAULT_URL})
-  --docket <name>  docket name [DOCKET_NAME] (docket)
-  -h, --help       show this help`;
+  `  --url <url>                    redis://, rediss://, redis+cluster:// or redis+sentinel:// URL
+                                 [DOCKET_URL] (${DEFAULT_URL})
+  --docket <name>                docket name [DOCKET_NAME] (docket)
+${TLS_HELP}
+  -h, --help                     show this help`;
 
 /**
  * Where a command connects: the store URL and the docket name.
@@ -65,6 +70,7 @@ export const COMMON_HELP =
 export interface Target {
   url: string;
   docket: string;
+  tls?: TlsOptions;
 }
 
 /**
@@ -80,12 +86,13 @@ export interface Target {
  */
 export function resolveTarget(
   command: string,
-  values: { url?: string; docket?: string },
+  values: { url?: string; docket?: string } & Parameters<typeof resolveTls>[0],
 ): Target {
   const url = values.url ?? env("DOCKET_URL") ?? DEFAULT_URL;
   const docket = values.docket ?? env("DOCKET_NAME") ?? "docket";
   refuseMemory(command, url);
-  return { url, docket };
+  const tls = resolveTls(values);
+  return tls ? { url, docket, tls } : { url, docket };
 }
 
 /**
@@ -124,7 +131,7 @@ export async function openDocket(target: Target): Promise<Docket> {
     destination: { write: (line: string) => void process.stderr.write(line) },
   });
   try {
-    return await Docket.connect({ url: target.url, name: target.docket, logger });
+    return await Docket.connect({ url: target.url, name: target.docket, tls: target.tls, logger });
   } catch (error) {
     if (error instanceof TypeError) throw new UsageError(error.message);
     throw error;

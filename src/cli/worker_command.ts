@@ -14,7 +14,10 @@ import { createLogger, type LogFormat, type Logger } from "../logging/logger.ts"
 import { env, parseCount, parseDuration, UsageError } from "./parsing.ts";
 import { loadExport, loadTasks } from "./task_modules.ts";
 import type { TaskLike } from "../definition.ts";
-import { exitProcess, onSignal } from "../runtime.ts";
+import { commandLineArgs, exitProcess, onSignal } from "../runtime.ts";
+import type { TlsOptions } from "../storage/redis/tls.ts";
+import { resolveTls, TLS_HELP, TLS_OPTIONS } from "./tls_options.ts";
+import { redactCommandLine } from "./redact.ts";
 
 /**
  * The worker command's help text.
@@ -31,8 +34,10 @@ Runs a worker. SIGTERM or SIGINT: stop taking work, let running tasks finish, ex
 
 Options (environment variable in brackets):
   --tasks <module>               task module to load; repeat for more [DOCKET_TASKS, comma-separated]
-  --url <url>                    redis://, rediss://, redis+cluster:// or memory:// [DOCKET_URL] (redis://localhost:6379/0)
+  --url <url>                    redis://, rediss://, redis+cluster://, redis+sentinel:// or memory://
+                                 [DOCKET_URL] (redis://localhost:6379/0)
   --docket <name>                docket name [DOCKET_NAME] (docket)
+${TLS_HELP}
   --name <name>                  worker name [DOCKET_WORKER_NAME] (hostname#pid)
   --concurrency <n>              tasks run at once [DOCKET_WORKER_CONCURRENCY] (10)
   --redelivery-timeout <d>       lease length [DOCKET_WORKER_REDELIVERY_TIMEOUT] (5m)
@@ -65,6 +70,7 @@ Durations: 250ms, 30s, 5m, 2h, mm:ss or hh:mm:ss (a bare number is seconds).`;
 export interface WorkerCommandOptions {
   url: string;
   docket: string;
+  tls?: TlsOptions;
   tasks: string[];
   worker: WorkerOptions;
   executionTtl: number;
@@ -107,6 +113,7 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
       "log-level": { type: "string" },
       "log-format": { type: "string" },
       help: { type: "boolean", short: "h" },
+      ...TLS_OPTIONS,
     },
   });
   if (values.help) return "help";
@@ -124,6 +131,7 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
   return {
     url: pick(values.url, "DOCKET_URL") ?? "redis://localhost:6379/0",
     docket: pick(values.docket, "DOCKET_NAME") ?? "docket",
+    tls: resolveTls(values),
     tasks: tasks.filter(Boolean),
     executionTtl: duration(
       values["execution-ttl"],
@@ -197,6 +205,7 @@ async function connectWithRetry(
       return await Docket.connect({
         name: options.docket,
         url: options.url,
+        tls: options.tls,
         executionTtl: options.executionTtl,
         logger,
       });
@@ -273,7 +282,10 @@ export async function runMain(main: () => Promise<number>): Promise<never> {
   try {
     code = await main();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = redactCommandLine(
+      error instanceof Error ? error.message : String(error),
+      commandLineArgs(),
+    );
     const usage = error instanceof UsageError ||
       String((error as { code?: string })?.code).startsWith("ERR_PARSE_ARGS");
     console.error(`error: ${printable(message)}${usage ? " (see --help)" : ""}`);

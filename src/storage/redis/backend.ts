@@ -41,13 +41,20 @@ import { DocketKeys } from "../../keys.ts";
 import {
   ClusterConnection,
   commandOptions,
-  connectCluster,
-  connectRedis,
   duplicateConnection,
-  isClusterUrl,
   type RedisClient,
   type RedisConnection,
 } from "./connection.ts";
+import {
+  openConnection,
+  type OpenedConnection,
+  redactError,
+  type RedisConnectOptions,
+} from "./open.ts";
+import { SentinelConnection } from "./sentinel.ts";
+import { ExplainedConnection, explainRefusal, type RefusalContext } from "./permissions.ts";
+import { warnIfEvicting } from "./eviction.ts";
+import { parseRedisUrl } from "./url.ts";
 import { parseRun } from "./messages.ts";
 import { type LuaScript, runScript } from "./script.ts";
 import type { Arg } from "./access.ts";
@@ -78,6 +85,12 @@ export class RedisBackend implements Backend {
   readonly kind = "redis" as const;
   readonly keys: DocketKeys;
   #client: RedisConnection;
+  /** Whether the docket opened `#client` (a client the caller brought is not closed). */
+  #owned: boolean;
+  #refusal: Omit<RefusalContext, "args">;
+  /** The scripts run so far by SHA, to name one Redis refused a command inside. */
+  #scripts = new Map<string, LuaScript>();
+  #redact: (text: string) => string;
   #subscriber?: Promise<RedisConnection>;
   #strikeReader?: Promise<RedisConnection>;
   #consumers = new Set<RedisConsumer>();
@@ -85,20 +98,37 @@ export class RedisBackend implements Backend {
   #closed = false;
   #addNow = new AddNowBatcher(this);
 
-  private constructor(client: RedisConnection, keys: DocketKeys, warn: BackendWarn) {
-    this.#client = client;
+  private constructor(
+    opened: OpenedConnection,
+    keys: DocketKeys,
+    warn: BackendWarn,
+    user?: string,
+  ) {
+    this.#client = opened.connection;
+    this.#owned = opened.owned;
+    this.#redact = opened.redact;
     this.keys = keys;
     this.#warn = warn;
+    this.#refusal = { docket: keys.name, user };
   }
 
-  /** Connects to `url` for the docket `name`. */
-  static async connect(url: string, name: string, warn: BackendWarn): Promise<RedisBackend> {
+  /**
+   * Connects to `url` for the docket `name` (or uses `options.redis`), then warns when Redis
+   * may evict keys.
+   */
+  static async connect(
+    url: string,
+    name: string,
+    warn: BackendWarn,
+    options: RedisConnectOptions = {},
+  ): Promise<RedisBackend> {
     const keys = new DocketKeys(name);
     const onError = (error: Error) => warn("Redis connection error", { error });
-    const client = isClusterUrl(url)
-      ? await connectCluster(url, keys.prefix, onError)
-      : await connectRedis(url, onError);
-    return new RedisBackend(client, keys, warn);
+    const opened = await openConnection(url, keys.prefix, options, onError);
+    const user = options.redis === undefined ? parseRedisUrl(url).username : undefined;
+    const backend = new RedisBackend(opened, keys, warn, user);
+    await warnIfEvicting((args) => backend.send(args), warn);
+    return backend;
   }
 
   /**
@@ -108,18 +138,34 @@ export class RedisBackend implements Backend {
   client(): Promise<RedisClient> {
     const client = this.#client;
     if (client instanceof ClusterConnection) return client.nodeClient();
+    if (client instanceof SentinelConnection) return Promise.resolve(client.sentinel);
     return Promise.resolve(client as RedisClient);
   }
 
   /** Sends one command; with `binary`, blob strings come back as bytes. */
   send(args: Arg[], binary = false): Promise<unknown> {
     const command = args.map(toArgument);
-    return this.#client.sendCommand(command, commandOptions(this.#client, binary));
+    return this.#client.sendCommand(command, commandOptions(this.#client, binary)).catch(
+      (error) => {
+        throw explainRefusal(error, { ...this.#refusal, args: command, scripts: this.#scripts });
+      },
+    );
   }
 
   /** Runs a Lua script by SHA. */
   run(script: LuaScript, keys: string[], args: Arg[], binary = false): Promise<unknown> {
+    if (!this.#scripts.has(script.sha)) this.#scripts.set(script.sha, script);
     return runScript(this.#sendScript, script, keys, args, binary);
+  }
+
+  /** Another connection like the main one, for blocking reads and subscriptions. */
+  async #derive(role: string, warn: BackendWarn = this.#warn): Promise<RedisConnection> {
+    const copy = await duplicateConnection(
+      this.#client,
+      (error) =>
+        warn(`Redis connection error (${role})`, { error: redactError(error, this.#redact) }),
+    );
+    return new ExplainedConnection(copy, this.#refusal);
   }
 
   // Every command, scripts included, goes through `send` (which tests wrap to count them).
@@ -295,10 +341,7 @@ export class RedisBackend implements Backend {
   }
 
   async consumer(name: string, warn: BackendWarn): Promise<Consumer> {
-    const reader = await duplicateConnection(
-      this.#client,
-      (error) => warn("Redis connection error (stream reader)", { error }),
-    );
+    const reader = await this.#derive("stream reader", warn);
     const consumer = new RedisConsumer(this, reader, name, warn, (c) => this.#consumers.delete(c));
     this.#consumers.add(consumer);
     return consumer;
@@ -372,10 +415,7 @@ export class RedisBackend implements Backend {
 
   /** The strike reader's own connection, opened on first use. */
   #strikeReaderConnection = (): Promise<RedisConnection> => {
-    this.#strikeReader ??= duplicateConnection(
-      this.#client,
-      (error) => this.#warn("Redis connection error (strike reader)", { error }),
-    );
+    this.#strikeReader ??= this.#derive("strike reader");
     return this.#strikeReader;
   };
 
@@ -421,10 +461,7 @@ export class RedisBackend implements Backend {
   }
 
   async subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
-    this.#subscriber ??= duplicateConnection(
-      this.#client,
-      (error) => this.#warn("Redis connection error (subscriber)", { error }),
-    );
+    this.#subscriber ??= this.#derive("subscriber");
     const subscriber = await this.#subscriber;
     const wrapped = (message: string) => listener(message);
     await subscriber.subscribe(channel, wrapped);
@@ -448,6 +485,7 @@ export class RedisBackend implements Backend {
     for (const result of extra) {
       if (result.status === "fulfilled") result.value.destroy();
     }
+    if (!this.#owned) return;
     try {
       await this.#client.close();
     } catch {

@@ -1,17 +1,16 @@
 /**
- * Connecting to Redis from a docket URL.
+ * The connection shapes the Redis backend uses: a standalone client, and a cluster client given its shape.
  *
  * @module
  */
 
-import { createClient, createCluster, type RedisClientType, RESP_TYPES } from "redis";
-import { ConnectionError } from "../../errors.ts";
+import { type RedisClientType, RESP_TYPES } from "redis";
 
 /** A connected node-redis client, as docket uses it. */
 export type RedisClient = RedisClientType;
 
 /** The options docket passes with a command (see {@linkcode commandOptions}). */
-type SendOptions = { timeout?: undefined; typeMapping?: typeof BINARY.typeMapping };
+export type SendOptions = { timeout?: undefined; typeMapping?: typeof BINARY.typeMapping };
 
 /**
  * The part of a client the Redis backend uses: a standalone node-redis client has it as is, and
@@ -103,123 +102,6 @@ export function commandOptions(
 ): SendOptions | undefined {
   if (client.isReady) return binary ? BINARY_NO_WRITE_TIMEOUT : NO_WRITE_TIMEOUT;
   return binary ? BINARY : undefined;
-}
-
-/** Hides a password in a URL before it is shown in a message. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, "//$1:***@");
-}
-
-/** Whether `url` names a Redis Cluster (`redis+cluster://` or `rediss+cluster://`). */
-export function isClusterUrl(url: string): boolean {
-  return /^rediss?\+cluster:/i.test(url);
-}
-
-/**
- * Checks a URL's scheme: standalone Redis (`redis://`, `rediss://`) or a Redis Cluster
- * (`redis+cluster://`, `rediss+cluster://`, one node to discover it from), over TCP or TLS.
- */
-export function validateRedisUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError(`"${redactUrl(url)}" is not a valid URL (expected redis://host:port/db)`);
-  }
-  const scheme = parsed.protocol.toLowerCase();
-  if (scheme === "redis+cluster:" || scheme === "rediss+cluster:") {
-    if (parsed.pathname !== "" && parsed.pathname !== "/" && parsed.pathname !== "/0") {
-      throw new TypeError(`a Redis Cluster has only database 0, got ${redactUrl(url)}`);
-    }
-    return;
-  }
-  if (scheme !== "redis:" && scheme !== "rediss:") {
-    throw new TypeError(
-      `unsupported URL scheme "${parsed.protocol}" in ${redactUrl(url)}: ` +
-        `use redis://, rediss://, redis+cluster://, rediss+cluster:// or memory://`,
-    );
-  }
-}
-
-/**
- * Opens a client. The first connection must succeed (a clear error says why not); after that
- * node-redis reconnects on its own with a capped backoff, and commands wait for it.
- */
-export async function connectRedis(
-  url: string,
-  onError: (error: Error) => void,
-): Promise<RedisClient> {
-  validateRedisUrl(url);
-  let connected = false;
-  // RESP2 keeps replies as flat arrays, the shape the scripts and parsers here are written for.
-  const client = createClient({
-    url,
-    RESP: 2,
-    socket: {
-      reconnectStrategy: (retries: number) =>
-        connected ? Math.min(50 * 2 ** retries, 2_000) : false,
-    },
-  });
-  client.on("error", (error: Error) => {
-    if (connected) onError(error);
-  });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new ConnectionError(
-      `cannot reach Redis at ${redactUrl(url)}: ${(error as Error)?.message ?? error}`,
-      { cause: error },
-    );
-  }
-  connected = true;
-  return client as unknown as RedisClient;
-}
-
-/**
- * Opens a Redis Cluster client from one node's URL, routing every command by `route` (the
- * docket's hash tag). Credentials and TLS from the URL apply to every node discovered.
- */
-export async function connectCluster(
-  url: string,
-  route: string,
-  onError: (error: Error) => void,
-): Promise<ClusterConnection> {
-  validateRedisUrl(url);
-  const parsed = new URL(url);
-  const tls = parsed.protocol.toLowerCase() === "rediss+cluster:";
-  const nodeUrl = `${tls ? "rediss" : "redis"}://${parsed.host}`;
-  let connected = false;
-  const cluster = createCluster({
-    rootNodes: [{ url: nodeUrl }],
-    RESP: 2,
-    defaults: {
-      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-      socket: {
-        ...(tls ? { tls: true as const } : {}),
-        reconnectStrategy: (retries: number) =>
-          connected ? Math.min(50 * 2 ** retries, 2_000) : false,
-      },
-    },
-  });
-  cluster.on("error", (error: Error) => {
-    if (connected) onError(error);
-  });
-  try {
-    await cluster.connect();
-  } catch (error) {
-    try {
-      cluster.destroy();
-    } catch {
-      // nothing was left open
-    }
-    throw new ConnectionError(
-      `cannot reach Redis Cluster at ${redactUrl(url)}: ${(error as Error)?.message ?? error}`,
-      { cause: error },
-    );
-  }
-  connected = true;
-  return new ClusterConnection(cluster, route);
 }
 
 /** Opens another connection like `client` (for blocking reads and subscriptions). */
