@@ -320,6 +320,29 @@ export class MemoryBackend implements Backend {
     return this.#atomically((d) => d.failed.count(now, ttlMs));
   }
 
+  /** Listens to every state and progress event of this docket. */
+  subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe> {
+    return this.#atomically((d) => {
+      const onError = (error: unknown) =>
+        this.#warn("A subscriber to memory events threw", { error });
+      const stops = [d.keys.stateChannel(""), d.keys.progressChannel("")].map((prefix) =>
+        d.channels.subscribePrefix(prefix, listener, onError)
+      );
+      const stop = () => stops.forEach((s) => s());
+      this.#subscriptions.add(stop);
+      return () => {
+        stop();
+        this.#subscriptions.delete(stop);
+        return Promise.resolve();
+      };
+    });
+  }
+
+  /** Reads the run counters of the given minutes. */
+  readStats(minutes: number[]): Promise<Record<string, number>[]> {
+    return this.#atomically((d) => minutes.map((m) => ({ ...d.stats.get(String(m)) })));
+  }
+
   /** Listens to a channel of this URL's store; messages arrive asynchronously, in order. */
   subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
     return this.#atomically((d) => {
