@@ -12,14 +12,14 @@ const KEEPALIVE_MS = 15_000;
 
 /**
  * A streaming response relaying every state and progress event of the docket until the client
- * goes away (`signal` aborts).
+ * goes away (the runtime cancels the body's stream).
  *
  * @example
  * ```ts ignore
- * const response = await eventStream(docket, request.signal);
+ * const response = await eventStream(docket);
  * ```
  */
-export async function eventStream(docket: Docket, signal: AbortSignal): Promise<Response> {
+export async function eventStream(docket: Docket): Promise<Response> {
   const encoder = new TextEncoder();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let open = true;
@@ -62,8 +62,6 @@ export async function eventStream(docket: Docket, signal: AbortSignal): Promise<
     },
     cancel: stop,
   });
-  if (signal.aborted) stop();
-  else signal.addEventListener("abort", stop, { once: true });
   return new Response(body, {
     headers: {
       "Content-Type": "text/event-stream",
