@@ -35,15 +35,21 @@ function lineChart(title: string, unit: string, series: Series[]): Markup {
         y(v).toFixed(1)
       } `;
     });
-    return html`
-      <path d="${d.trim()}" fill="none" stroke="${s.colour}" stroke-width="1.8" />
-    `;
+    // A lone point (a minute between two empty ones) gets a dot: a path of one point draws
+    // nothing.
+    const dots = s.values.map((v, i) =>
+      v !== undefined && s.values[i - 1] === undefined && s.values[i + 1] === undefined
+        ? html`<circle cx="${x(i).toFixed(1)}" cy="${
+          y(v).toFixed(1)
+        }" r="2.5" fill="${s.colour}" />`
+        : ""
+    );
+    return html`<path d="${d.trim()}" fill="none" stroke="${s.colour}" stroke-width="1.8" />${dots}`;
   });
-  const legend = series.map((s, i) =>
-    html`<text x="${PAD + i * 90}" y="${
-      HEIGHT - 4
-    }" font-size="10" fill="${s.colour}">${s.label}</text>`
-  );
+  const legend = series.map((s, i) => {
+    const right = WIDTH - PAD - (series.length - 1 - i) * 60;
+    return html`<text x="${right}" y="12" font-size="10" text-anchor="end" fill="${s.colour}">${s.label}</text>`;
+  });
   return html`
     <figure class="chart">
       <figcaption>${title}</figcaption>

@@ -34,6 +34,9 @@ for (const kind of BACKENDS) {
     await worker.runUntilFinished();
     for (let i = 0; i < 3; i++) await docket.add("trace", { when: LATER() })({ message: "later" });
     for (let i = 0; i < 2; i++) await docket.add("sleep", { when: LATER() })({ seconds: 1 });
+    // A worker stays up, so the page lists one live.
+    const live = new Worker(docket, { ...FAST, name: "live-worker" });
+    const serving = live.runForever();
     await using served = await serveDashboard(docket);
     await using browser = await openBrowser();
     const { page } = browser;
@@ -50,6 +53,11 @@ for (const kind of BACKENDS) {
     assert.ok((stats[0].completed ?? 0) >= 4 || (await previousMinute(docket)) >= 4);
     assert.equal(await page.locator("figure.chart svg path").count() >= 4, true);
     if (kind === "redis") await screenshot(page, "dashboard-overview");
+    await page.goto(`${served.url}/workers`);
+    await page.waitForSelector('td:text("live-worker")', WAIT);
+    if (kind === "redis") await screenshot(page, "dashboard-workers");
+    await live.stop();
+    await serving;
   });
 }
 
