@@ -155,7 +155,7 @@ export function createDashboard(docket: Docket, options: DashboardOptions = {}):
   });
 
   app.get("/assets/app.js", (c) => c.body(APP_JS, 200, { "Content-Type": "text/javascript" }));
-  app.get("/events", (c) => eventStream(docket));
+  app.get("/events", () => eventStream(docket));
   for (const [path, title, view] of VIEWS) {
     app.get(path, async (c) => {
       const body = await view({ docket, deadLetters, frame: frameOf(c), query: queryOf(c) });
