@@ -99,12 +99,26 @@ function toEntry(item: Record<string, unknown>): FailedEntry {
   return {
     key: String(item.key),
     taskName: String(item.taskName ?? item.task ?? ""),
-    error: item.error === undefined ? undefined : String(item.error),
+    error: errorText(item.error),
     failedAt: failedAt instanceof Date
       ? failedAt
       : typeof failedAt === "number"
       ? new Date(failedAt)
       : undefined,
-    attempt: typeof item.attempt === "number" ? item.attempt : undefined,
+    attempt: typeof item.attempts === "number"
+      ? item.attempts
+      : typeof item.attempt === "number"
+      ? item.attempt
+      : undefined,
   };
+}
+
+/** An error as one line: `Name: message` for an error record, the text itself for a string. */
+function errorText(error: unknown): string | undefined {
+  if (error === undefined || error === null) return undefined;
+  if (typeof error === "object") {
+    const { name, message } = error as { name?: unknown; message?: unknown };
+    return `${String(name ?? "Error")}: ${String(message ?? "")}`;
+  }
+  return String(error);
 }
