@@ -70,25 +70,7 @@ import * as pending from "./pending.ts";
 import * as progress from "./progress.ts";
 import * as registry from "./registry.ts";
 import * as strikes from "./strikes.ts";
-import { minuteOf, STATS_TTL_MS } from "../../stats/minute_stats.ts";
-
-/** A HGETALL reply (a flat list or a map, by protocol) as field to number. */
-function numericFields(reply: unknown): Record<string, number> {
-  const record: Record<string, number> = {};
-  if (Array.isArray(reply)) {
-    for (let i = 0; i + 1 < reply.length; i += 2) record[String(reply[i])] = Number(reply[i + 1]);
-  } else if (reply && typeof reply === "object") {
-    for (const [field, value] of Object.entries(reply)) record[field] = Number(value);
-  }
-  return record;
-}
-
-/** How many runs of a batch completed, failed and were cancelled (the stats counters). */
-function endCounts(requests: readonly FinishRequest[]): [number, number, number] {
-  const counts: [number, number, number] = [0, 0, 0];
-  for (const { state } of requests) counts[["completed", "failed", "cancelled"].indexOf(state)]++;
-  return counts;
-}
+import { eventPatterns, listen, readStats, statsArgs, statsKey } from "./events.ts";
 
 /** How long a cancellation tombstone lives for a key with no record (fire-and-forget tasks). */
 const TOMBSTONE_TTL_MS = 3_600_000;
@@ -291,7 +273,7 @@ export class RedisBackend implements Backend {
     if (requests.length === 0) return;
     const keys = this.keys;
     const scriptKeys = [keys.stream, keys.failed];
-    const args: Arg[] = [keys.group, now, ttlMs, 0, 0, STATS_TTL_MS, ...endCounts(requests)];
+    const args: Arg[] = [keys.group, now, ttlMs, 0, 0, ...statsArgs(requests)];
     let untracked: string[] | undefined;
     let letters: FinishRequest[] | undefined;
     for (const request of requests) {
@@ -334,7 +316,7 @@ export class RedisBackend implements Backend {
       }
     }
     if (untracked) args.push(...untracked);
-    scriptKeys.push(keys.stats(minuteOf(now)));
+    scriptKeys.push(statsKey(keys, now));
     await this.run(finishScript, scriptKeys, args);
   }
 
@@ -480,46 +462,21 @@ export class RedisBackend implements Backend {
     return deadLetter.countFailed(this, now, ttlMs);
   }
 
-  async subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe> {
-    const subscriber = await this.#subscriberConnection();
-    const patterns = [this.keys.stateChannel("*"), this.keys.progressChannel("*")];
-    const wrapped = (message: string) => listener(message);
-    for (const pattern of patterns) await subscriber.pSubscribe(pattern, wrapped);
-    return async () => {
-      if (this.#closed) return;
-      try {
-        for (const pattern of patterns) await subscriber.pUnsubscribe(pattern, wrapped);
-      } catch {
-        // The connection is going away; nothing is left to unsubscribe.
-      }
-    };
+  subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe> {
+    return this.#listen("pattern", eventPatterns(this.keys), listener);
   }
 
-  async readStats(minutes: number[]): Promise<Record<string, number>[]> {
-    // Sent together: node-redis pipelines them into one round trip.
-    const replies = await Promise.all(
-      minutes.map((minute) => this.send(["HGETALL", this.keys.stats(minute)])),
-    );
-    return replies.map((reply) => numericFields(reply));
+  readStats(minutes: number[]): Promise<Record<string, number>[]> {
+    return readStats(this, minutes);
   }
 
-  #subscriberConnection(): Promise<RedisConnection> {
+  subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
+    return this.#listen("channel", [channel], listener);
+  }
+
+  async #listen(kind: "channel" | "pattern", names: string[], listener: (m: string) => void) {
     this.#subscriber ??= this.#derive("subscriber");
-    return this.#subscriber;
-  }
-
-  async subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
-    const subscriber = await this.#subscriberConnection();
-    const wrapped = (message: string) => listener(message);
-    await subscriber.subscribe(channel, wrapped);
-    return async () => {
-      if (this.#closed) return;
-      try {
-        await subscriber.unsubscribe(channel, wrapped);
-      } catch {
-        // The connection is going away; nothing is left to unsubscribe.
-      }
-    };
+    return await listen(await this.#subscriber, kind, names, listener, () => this.#closed);
   }
 
   async close(): Promise<void> {
