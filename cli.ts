@@ -31,6 +31,7 @@ Commands:
   workers ls               live workers and the tasks each serves
   workers for-task <TASK>  live workers serving TASK
   tasks trace|fail|sleep   add a built-in task
+  dashboard                serve the web dashboard (127.0.0.1:8765 unless told)
   version                  print the version
 
 Common options: --url <url> [DOCKET_URL] (redis://localhost:6379/0),
@@ -60,6 +61,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   failed: async () => (await import("./src/cli/failed_command.ts")).runFailedCommand,
   workers: async () => (await import("./src/cli/workers_command.ts")).runWorkersCommand,
   tasks: async () => (await import("./src/cli/tasks_command.ts")).runTasksCommand,
+  dashboard: async () => (await import("./src/cli/dashboard_command.ts")).runDashboardCommand,
   version: async () => (await import("./src/cli/version_command.ts")).runVersionCommand,
 };
 

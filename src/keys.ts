@@ -111,6 +111,10 @@ export class DocketKeys {
   failedByTask(task: string): string {
     return `${this.prefix}:failed-task:${task}`;
   }
+  /** The run counters of one minute (epoch ms / 60 000), for the dashboard; see `src/stats/`. */
+  stats(minute: number): string {
+    return `${this.prefix}:stats:${minute}`;
+  }
   /** A lock key (automatic task seeding). */
   lock(name: string): string {
     return `${this.prefix}:lock:${name}`;

@@ -378,6 +378,13 @@ export interface Backend {
   purgeFailed(request: FailedPurgeRequest): Promise<{ removed: number; purged: number }>;
   /** How many entries the dead-letter set holds, after trimming those older than `ttlMs`. */
   countFailed(now: number, ttlMs: number): Promise<number>;
+  /**
+   * Listens to every state and progress event of the docket (each names its task key): what a
+   * dashboard follows to stay live without polling.
+   */
+  subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe>;
+  /** Reads the run counters of the given minutes (empty records for minutes with none). */
+  readStats(minutes: number[]): Promise<Record<string, number>[]>;
   /** Listens to a channel (state and progress events, cancellations). */
   subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe>;
   /** Closes every connection. */

@@ -146,6 +146,11 @@ export class CliProcess {
     return { code: status.code, stdout: this.lines.join("\n"), stderr: await this.#stderr };
   }
 
+  /** Sends the process a signal (SIGTERM by default). */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    this.#child.kill(signal);
+  }
+
   /** Kills the process if it is still running (test cleanup). */
   async [Symbol.asyncDispose](): Promise<void> {
     try {

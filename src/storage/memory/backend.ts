@@ -64,6 +64,7 @@ import {
 } from "./flow.ts";
 import { type DocketState, type StoredRun, storeFor } from "./store.ts";
 import { parseId, type StreamEntry } from "./stream.ts";
+import { Subscriptions } from "./subscriptions.ts";
 
 export { clearMemoryStores } from "./store.ts";
 
@@ -94,7 +95,7 @@ export class MemoryBackend implements Backend {
   #docket: DocketState;
   #warn: BackendWarn;
   #consumers = new Set<MemoryConsumer>();
-  #subscriptions = new Set<() => void>();
+  #subscriptions = new Subscriptions((message, details) => this.#warn(message, details));
   /** Aborted on close, which ends blocking strike reads. */
   #closing = new AbortController();
 
@@ -320,21 +321,19 @@ export class MemoryBackend implements Backend {
     return this.#atomically((d) => d.failed.count(now, ttlMs));
   }
 
+  /** Listens to every state and progress event of this docket. */
+  subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe> {
+    return this.#atomically((d) => this.#subscriptions.events(d, listener));
+  }
+
+  /** Reads the run counters of the given minutes. */
+  readStats(minutes: number[]): Promise<Record<string, number>[]> {
+    return this.#atomically((d) => minutes.map((m) => ({ ...d.stats.get(String(m)) })));
+  }
+
   /** Listens to a channel of this URL's store; messages arrive asynchronously, in order. */
   subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
-    return this.#atomically((d) => {
-      const stop = d.channels.subscribe(
-        channel,
-        listener,
-        (error) => this.#warn("A subscriber to a memory channel threw", { channel, error }),
-      );
-      this.#subscriptions.add(stop);
-      return () => {
-        stop();
-        this.#subscriptions.delete(stop);
-        return Promise.resolve();
-      };
-    });
+    return this.#atomically((d) => this.#subscriptions.channel(d, channel, listener));
   }
 
   /**
@@ -344,8 +343,7 @@ export class MemoryBackend implements Backend {
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
-    for (const stop of this.#subscriptions) stop();
-    this.#subscriptions.clear();
+    this.#subscriptions.stopAll();
     await Promise.all([...this.#consumers].map((consumer) => consumer.close()));
   }
 

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { countRun, minuteOf, STATS_TTL_MS } from "../../stats/minute_stats.ts";
 import type {
   Delivery,
   FailedRetryOutcome,
@@ -181,11 +182,23 @@ export function finishRuns(
   now: number,
   ttlMs: number,
 ): void {
+  const minute = String(minuteOf(now));
+  const stats = d.stats.get(minute) ?? {};
   for (const request of requests) {
     // Generation 0 is an untracked run: there is no record, progress owner or listener.
+    // Read before the end is recorded: the duration counts only runs still current.
+    const record = request.generation === 0 ? undefined : d.runs.get(request.key);
+    const started = record?.generation === request.generation ? record.startedAt : undefined;
     const current = request.generation === 0 || recordEnd(d, request, now, ttlMs);
     // Like the finish script: a superseded run leaves no dead-letter entry.
     if (request.deadLetter && current) d.failed.record(request.key, request.deadLetter, now);
+    if (request.id !== "") d.stream.remove(request.id);
+    countRun(
+      stats,
+      request.state,
+      started === undefined ? undefined : now - started,
+      d.stream.length,
+    );
     if (request.generation !== 0) {
       dropProgress(d, request.key, request.generation);
       const event: Record<string, unknown> = {
@@ -197,7 +210,10 @@ export function finishRuns(
       if (request.error) event.error = request.error;
       d.publishEvent(d.keys.stateChannel(request.key), event);
     }
-    if (request.id !== "") d.stream.remove(request.id);
+  }
+  if (requests.length > 0) {
+    d.stats.set(minute, stats);
+    d.stats.expire(minute, STATS_TTL_MS);
   }
 }
 

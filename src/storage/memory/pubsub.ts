@@ -19,6 +19,22 @@ interface Subscription {
  */
 export class PubSub {
   #channels = new Map<string, Set<Subscription>>();
+  /** Subscriptions to every channel whose name starts with a prefix (Redis PSUBSCRIBE `p*`). */
+  #prefixes = new Map<Subscription, string>();
+
+  /** As `subscribe`, for every channel whose name starts with `prefix`. */
+  subscribePrefix(
+    prefix: string,
+    listener: (message: string) => void,
+    onError: (error: unknown) => void,
+  ): () => void {
+    const subscription: Subscription = { listener: guard(listener, onError), active: true };
+    this.#prefixes.set(subscription, prefix);
+    return () => {
+      subscription.active = false;
+      this.#prefixes.delete(subscription);
+    };
+  }
 
   /**
    * Starts delivering `channel`'s messages to `listener`; returns the function that stops it.
@@ -41,8 +57,10 @@ export class PubSub {
 
   /** Queues `message` for every current subscriber of `channel`. */
   publish(channel: string, message: string): void {
-    const subscribers = this.#channels.get(channel);
-    if (subscribers === undefined) return;
+    const subscribers = [...(this.#channels.get(channel) ?? [])];
+    for (const [subscription, prefix] of this.#prefixes) {
+      if (channel.startsWith(prefix)) subscribers.push(subscription);
+    }
     for (const subscription of subscribers) {
       // Checked again on delivery: a listener removed after the publish hears nothing more,
       // as a Redis client stops calling a listener once it has unsubscribed.

@@ -55,6 +55,8 @@ export class DocketState {
   readonly taskWorkers: Map<string, Map<string, number>> = new Map();
   /** Lock owners, by lock name. */
   readonly locks: ExpiringMap<string> = new ExpiringMap();
+  /** Run counters by minute (the `stats:<minute>` hashes), each expiring like them. */
+  readonly stats: ExpiringMap<Record<string, number>> = new ExpiringMap();
   /** Concurrency slots and waiters, debounce, cooldown and rate-limit records. */
   readonly flow: FlowState = new FlowState();
   /** Tasks that ended failed for good (the dead-letter set). */

@@ -70,6 +70,7 @@ import * as pending from "./pending.ts";
 import * as progress from "./progress.ts";
 import * as registry from "./registry.ts";
 import * as strikes from "./strikes.ts";
+import { eventPatterns, listen, readStats, statsArgs, statsKey } from "./events.ts";
 
 /** How long a cancellation tombstone lives for a key with no record (fire-and-forget tasks). */
 const TOMBSTONE_TTL_MS = 3_600_000;
@@ -272,7 +273,7 @@ export class RedisBackend implements Backend {
     if (requests.length === 0) return;
     const keys = this.keys;
     const scriptKeys = [keys.stream, keys.failed];
-    const args: Arg[] = [keys.group, now, ttlMs, 0, 0];
+    const args: Arg[] = [keys.group, now, ttlMs, 0, 0, ...statsArgs(requests)];
     let untracked: string[] | undefined;
     let letters: FinishRequest[] | undefined;
     for (const request of requests) {
@@ -315,6 +316,7 @@ export class RedisBackend implements Backend {
       }
     }
     if (untracked) args.push(...untracked);
+    scriptKeys.push(statsKey(keys, now));
     await this.run(finishScript, scriptKeys, args);
   }
 
@@ -460,19 +462,21 @@ export class RedisBackend implements Backend {
     return deadLetter.countFailed(this, now, ttlMs);
   }
 
-  async subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
+  subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe> {
+    return this.#listen("pattern", eventPatterns(this.keys), listener);
+  }
+
+  readStats(minutes: number[]): Promise<Record<string, number>[]> {
+    return readStats(this, minutes);
+  }
+
+  subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
+    return this.#listen("channel", [channel], listener);
+  }
+
+  async #listen(kind: "channel" | "pattern", names: string[], listener: (m: string) => void) {
     this.#subscriber ??= this.#derive("subscriber");
-    const subscriber = await this.#subscriber;
-    const wrapped = (message: string) => listener(message);
-    await subscriber.subscribe(channel, wrapped);
-    return async () => {
-      if (this.#closed) return;
-      try {
-        await subscriber.unsubscribe(channel, wrapped);
-      } catch {
-        // The connection is going away; nothing is left to unsubscribe.
-      }
-    };
+    return await listen(await this.#subscriber, kind, names, listener, () => this.#closed);
   }
 
   async close(): Promise<void> {

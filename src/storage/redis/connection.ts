@@ -25,6 +25,8 @@ export interface RedisConnection {
   on(event: "error", listener: (error: Error) => void): unknown;
   subscribe(channel: string, listener: (message: string) => void): Promise<void>;
   unsubscribe(channel: string, listener: (message: string) => void): Promise<void>;
+  pSubscribe(pattern: string, listener: (message: string) => void): Promise<void>;
+  pUnsubscribe(pattern: string, listener: (message: string) => void): Promise<void>;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -66,6 +68,12 @@ export class ClusterConnection implements RedisConnection {
   }
   unsubscribe(channel: string, listener: (message: string) => void): Promise<void> {
     return this.cluster.unsubscribe(channel, listener);
+  }
+  pSubscribe(pattern: string, listener: (message: string) => void): Promise<void> {
+    return this.cluster.pSubscribe(pattern, listener);
+  }
+  pUnsubscribe(pattern: string, listener: (message: string) => void): Promise<void> {
+    return this.cluster.pUnsubscribe(pattern, listener);
   }
   close(): Promise<void> {
     return this.cluster.close();

@@ -68,6 +68,9 @@ export const DOCKET_COMMANDS: readonly string[] = [
   "publish",
   "subscribe",
   "unsubscribe",
+  // pub/sub of every event, for the dashboard
+  "psubscribe",
+  "punsubscribe",
   // connection
   "ping",
   "select",
@@ -205,6 +208,16 @@ export class ExplainedConnection implements RedisConnection {
   }
   unsubscribe(channel: string, listener: (message: string) => void): Promise<void> {
     return this.inner.unsubscribe(channel, listener);
+  }
+  async pSubscribe(pattern: string, listener: (message: string) => void): Promise<void> {
+    try {
+      await this.inner.pSubscribe(pattern, listener);
+    } catch (error) {
+      throw explainRefusal(error, { ...this.#context, args: ["PSUBSCRIBE", pattern] });
+    }
+  }
+  pUnsubscribe(pattern: string, listener: (message: string) => void): Promise<void> {
+    return this.inner.pUnsubscribe(pattern, listener);
   }
   close(): Promise<void> {
     return this.inner.close();

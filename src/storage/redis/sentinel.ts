@@ -72,6 +72,12 @@ export class SentinelConnection implements RedisConnection {
   unsubscribe(channel: string, listener: (message: string) => void): Promise<void> {
     return this.sentinel.unsubscribe(channel, listener);
   }
+  pSubscribe(pattern: string, listener: (message: string) => void): Promise<void> {
+    return this.sentinel.pSubscribe(pattern, listener);
+  }
+  pUnsubscribe(pattern: string, listener: (message: string) => void): Promise<void> {
+    return this.sentinel.pUnsubscribe(pattern, listener);
+  }
   close(): Promise<void> {
     return this.sentinel.close();
   }

@@ -16,6 +16,11 @@ import { DEAD_LETTER_LUA } from "./dead_letter.ts";
  *
  * Runs that failed for good may come with a dead-letter entry, written here (see
  * `dead_letter.ts`) unless the run was superseded; successful batches carry none and pay nothing.
+ *
+ * The same call counts the batch in the current minute's stats hash (see `src/stats/`): runs by
+ * how they ended, the durations of tracked runs (from the record's start time) in buckets, and
+ * the stream's depth; the hash expires after the stats TTL, so the counters cost no round trip
+ * of their own and stay bounded.
  */
 export const finishScript = defineScript(
   "finish",
@@ -23,8 +28,11 @@ export const finishScript = defineScript(
 -- KEYS[1] stream of due work    KEYS[2] dead-letter index
 -- KEYS[1 + 2i] runs hash and KEYS[2 + 2i] progress hash of the i-th tracked run
 -- then, for the j-th dead-letter entry, its entry hash and its task's dead-letter index
+-- KEYS[#KEYS] the current minute's stats hash
 -- ARGV[1] consumer group    ARGV[2] now (epoch ms)    ARGV[3] execution ttl (ms; 0 keeps nothing)
 -- ARGV[4] how many tracked runs follow    ARGV[5] how many dead-letter entries follow
+-- ARGV[6] stats ttl (ms)    ARGV[7], ARGV[8], ARGV[9] how many runs of the batch completed,
+--   failed, were cancelled
 -- then 8 values per tracked run: stream id, task key, generation, state
 --   (completed|failed|cancelled), error text ('' none), error record ('' none), result ('' none),
 --   state channel
@@ -32,25 +40,32 @@ export const finishScript = defineScript(
 --   name, payload, when, attempt, worker, error name, error message, error stack, ttl (ms)
 -- then the stream ids of untracked runs (nothing to record: only acknowledged)
 ${DEAD_LETTER_LUA}
-local stream, failed_index = KEYS[1], KEYS[2]
+local stream, failed_index, stats = KEYS[1], KEYS[2], KEYS[#KEYS]
 local group, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = {}
 local count, letters = tonumber(ARGV[4]), tonumber(ARGV[5])
-local letters_at = 5 + count * 8
+local letters_at = 9 + count * 8
+local durations = {}
 for i = letters_at + letters * 11 + 1, #ARGV do
   if ARGV[i] ~= '' then ids[#ids + 1] = ARGV[i] end
 end
 -- "key generation" of each run that was still its key's current one
 local current_runs = {}
 for i = 1, count do
-  local base = 5 + (i - 1) * 8
+  local base = 9 + (i - 1) * 8
   local id, key, generation, state = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   local error_text, failure, result = ARGV[base + 5], ARGV[base + 6], ARGV[base + 7]
   local channel = ARGV[base + 8]
   local runs, progress = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
   if generation ~= '0' then
-    local current = redis.call('HMGET', runs, 'gen', 'sid')
+    local current = redis.call('HMGET', runs, 'gen', 'sid', 'started')
     if current[1] == generation then
+      local started = tonumber(current[3])
+      if started then
+        -- Buckets grow by a factor of sqrt(2): src/stats/minute_stats.ts reads them back.
+        local bucket = 'd' .. math.floor(2 * math.log(math.max(0, now - started) + 1) / math.log(2))
+        durations[bucket] = (durations[bucket] or 0) + 1
+      end
       current_runs[key .. ' ' .. generation] = true
       if ttl > 0 then
         if error_text == '' and failure == '' and result == '' then
@@ -93,6 +108,13 @@ if #ids > 0 then
   redis.call('XACK', stream, group, unpack(ids))
   redis.call('XDEL', stream, unpack(ids))
 end
+local states = {'completed', 'failed', 'cancelled'}
+for i = 1, 3 do
+  if ARGV[6 + i] ~= '0' then redis.call('HINCRBY', stats, states[i], ARGV[6 + i]) end
+end
+for bucket, n in pairs(durations) do redis.call('HINCRBY', stats, bucket, n) end
+redis.call('HSET', stats, 'depth', redis.call('XLEN', stream))
+redis.call('PEXPIRE', stats, ARGV[6])
 return #ids
 `,
 );
