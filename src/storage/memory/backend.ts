@@ -228,6 +228,19 @@ export class MemoryBackend implements Backend {
     return this.#atomically((d) => forgetWorker(d, worker, tasks));
   }
 
+  /**
+   * The in-process stream keeps no consumer list (a delivery records its holder, nothing more),
+   * so there is nothing to retire or prune: nothing piles up as workers come and go.
+   */
+  retireConsumer(_worker: string): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  /** Nothing to prune (see `retireConsumer`). */
+  pruneConsumers(_now: number, _staleMs: number, _idleMs: number, _limit: number) {
+    return Promise.resolve([] as string[]);
+  }
+
   /** Live workers, pruning stale ones; only those serving `task` when given. */
   workers(now: number, staleMs: number, task?: string): Promise<WorkerRecord[]> {
     return this.#atomically((d) => listWorkers(d, now, staleMs, task));
@@ -480,6 +493,7 @@ class MemoryConsumer implements Consumer {
       this.#name,
       Math.max(options.now, Date.now()),
       options.gated,
+      options.maxRedeliveries,
     );
   }
 

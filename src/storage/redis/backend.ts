@@ -38,6 +38,7 @@ import type {
   WorkerRecord,
 } from "../backend.ts";
 import { DocketKeys } from "../../keys.ts";
+import { WrongTypeKeyError } from "../../errors.ts";
 import {
   ClusterConnection,
   commandOptions,
@@ -62,6 +63,8 @@ import { scheduleScript } from "./scripts/schedule.ts";
 import { finishScript } from "./scripts/finish.ts";
 import { cancelScript } from "./scripts/cancel.ts";
 import { moveDueScript } from "./scripts/move_due.ts";
+import { retireConsumerScript } from "./scripts/retire_consumer.ts";
+import { pruneConsumersScript } from "./scripts/prune_consumers.ts";
 import { AddNowBatcher } from "./add_now.ts";
 import { RedisConsumer } from "./consumer.ts";
 import * as deadLetter from "./dead_letter.ts";
@@ -73,6 +76,10 @@ import * as strikes from "./strikes.ts";
 
 /** How long a cancellation tombstone lives for a key with no record (fire-and-forget tasks). */
 const TOMBSTONE_TTL_MS = 3_600_000;
+
+function isWrongType(error: unknown): boolean {
+  return String((error as Error)?.message ?? "").includes("WRONGTYPE");
+}
 
 function toArgument(arg: Arg): string | Buffer {
   if (typeof arg === "number") return String(arg);
@@ -315,7 +322,20 @@ export class RedisBackend implements Backend {
       }
     }
     if (untracked) args.push(...untracked);
-    await this.run(finishScript, scriptKeys, args);
+    const reply = await this.run(finishScript, scriptKeys, args) as unknown[];
+    // Runs whose record could not be written (a key of the wrong type): their messages are
+    // acknowledged all the same, so this is the only trace of how they ended.
+    for (let i = 1; i + 1 < reply.length; i += 2) {
+      const key = String(reply[i]);
+      const request = requests.find((r) => r.key === key);
+      this.#warn("a task's end could not be recorded: its runs key holds the wrong type", {
+        key,
+        storeKey: keys.runs(key),
+        state: request?.state,
+        taskError: request?.error,
+        reason: String(reply[i + 1]),
+      });
+    }
   }
 
   async moveDue(now: number, limit: number): Promise<number> {
@@ -357,8 +377,13 @@ export class RedisBackend implements Backend {
   }
 
   async readRun(key: string): Promise<RunRecord | undefined> {
-    const flat = await this.send(["HGETALL", this.keys.runs(key)], true) as unknown[];
-    return parseRun(key, flat);
+    const storeKey = this.keys.runs(key);
+    try {
+      return parseRun(key, await this.send(["HGETALL", storeKey], true) as unknown[]);
+    } catch (error) {
+      if (!isWrongType(error)) throw error;
+      throw new WrongTypeKeyError(storeKey, "hash", `task ${key} cannot be read`);
+    }
   }
 
   readProgress(key: string): Promise<ProgressRecord | undefined> {
@@ -392,6 +417,26 @@ export class RedisBackend implements Backend {
 
   removeWorker(worker: string, tasks: string[]): Promise<void> {
     return registry.removeWorker(this, worker, tasks);
+  }
+
+  async retireConsumer(worker: string): Promise<boolean> {
+    const keys = this.keys;
+    return Number(await this.run(retireConsumerScript, [keys.stream], [keys.group, worker])) === 1;
+  }
+
+  async pruneConsumers(
+    now: number,
+    staleMs: number,
+    idleMs: number,
+    limit: number,
+  ): Promise<string[]> {
+    const keys = this.keys;
+    const reply = await this.run(
+      pruneConsumersScript,
+      [keys.stream, keys.workers],
+      [keys.group, now, staleMs, Math.round(idleMs), limit],
+    ) as string[];
+    return reply.map(String);
   }
 
   workers(now: number, staleMs: number, task?: string): Promise<WorkerRecord[]> {

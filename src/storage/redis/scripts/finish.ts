@@ -16,6 +16,11 @@ import { DEAD_LETTER_LUA } from "./dead_letter.ts";
  *
  * Runs that failed for good may come with a dead-letter entry, written here (see
  * `dead_letter.ts`) unless the run was superseded; successful batches carry none and pay nothing.
+ *
+ * Each run is recorded on its own: a runs or progress key that holds another type of value is
+ * skipped (and reported back), while its message is still acknowledged, its terminal event still
+ * published and its dead-letter entry still written, so one bad key never holds up the batch or
+ * comes back on redelivery.
  */
 export const finishScript = defineScript(
   "finish",
@@ -31,8 +36,10 @@ export const finishScript = defineScript(
 -- then 11 values per dead-letter entry: generation of its run ('0' untracked), task key, task
 --   name, payload, when, attempt, worker, error name, error message, error stack, ttl (ms)
 -- then the stream ids of untracked runs (nothing to record: only acknowledged)
+-- Returns {acknowledged count, then per run that could not be recorded: task key, error}.
 ${DEAD_LETTER_LUA}
 local stream, failed_index = KEYS[1], KEYS[2]
+local unrecorded = {}
 local group, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = {}
 local count, letters = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -49,8 +56,13 @@ for i = 1, count do
   local channel = ARGV[base + 8]
   local runs, progress = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
   if generation ~= '0' then
-    local current = redis.call('HMGET', runs, 'gen', 'sid')
-    if current[1] == generation then
+    local current = redis.pcall('HMGET', runs, 'gen', 'sid')
+    if type(current) == 'table' and current.err then
+      -- Nothing can be recorded there; the failure still goes to the dead-letter set.
+      unrecorded[#unrecorded + 1] = key
+      unrecorded[#unrecorded + 1] = current.err
+      current_runs[key .. ' ' .. generation] = true
+    elseif current[1] == generation then
       current_runs[key .. ' ' .. generation] = true
       if ttl > 0 then
         if error_text == '' and failure == '' and result == '' then
@@ -69,9 +81,13 @@ for i = 1, count do
       end
     end
     -- Every progress record carries its generation: without one there is no record to remove.
-    local progress_generation = tonumber(redis.call('HGET', progress, 'gen'))
-    if progress_generation ~= nil and progress_generation <= tonumber(generation) then
-      redis.call('DEL', progress)
+    -- (A progress key of another type is left alone: it is not this run's record.)
+    local progress_generation = redis.pcall('HGET', progress, 'gen')
+    if type(progress_generation) ~= 'table' then
+      progress_generation = tonumber(progress_generation)
+      if progress_generation ~= nil and progress_generation <= tonumber(generation) then
+        redis.call('DEL', progress)
+      end
     end
     local event = {type = 'state', key = key, state = state, completedAt = now}
     if error_text ~= '' then event.error = error_text end
@@ -93,6 +109,8 @@ if #ids > 0 then
   redis.call('XACK', stream, group, unpack(ids))
   redis.call('XDEL', stream, unpack(ids))
 end
-return #ids
+local reply = {#ids}
+for _, value in ipairs(unrecorded) do reply[#reply + 1] = value end
+return reply
 `,
 );
