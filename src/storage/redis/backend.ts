@@ -8,9 +8,10 @@
  *
  * This file holds the write path (schedule, cancel, finish, moving due tasks) and the
  * connections; the rest lives next to it, each part taking the backend as a `RedisAccess`
- * (`access.ts`): batched adds (`add_now.ts`), a worker's consumer (`consumer.ts`), flow control
- * (`flow.ts`), the dead-letter set (`dead_letter.ts`), listings and `clear` (`pending.ts`), progress (`progress.ts`), the worker
- * registry (`registry.ts`) and the strike stream (`strikes.ts`).
+ * (`access.ts`): batched adds (`add_now.ts`), a worker's consumer (`consumer.ts`) and its group
+ * (`consumer_group.ts`), flow control (`flow.ts`), the dead-letter set (`dead_letter.ts`),
+ * listings and `clear` (`pending.ts`), progress (`progress.ts`), the worker registry
+ * (`registry.ts`), the strike stream (`strikes.ts`) and keys of the wrong type (`wrong_type.ts`).
  *
  * @module
  */
@@ -38,7 +39,6 @@ import type {
   WorkerRecord,
 } from "../backend.ts";
 import { DocketKeys } from "../../keys.ts";
-import { WrongTypeKeyError } from "../../errors.ts";
 import {
   ClusterConnection,
   commandOptions,
@@ -56,15 +56,14 @@ import { SentinelConnection } from "./sentinel.ts";
 import { ExplainedConnection, explainRefusal, type RefusalContext } from "./permissions.ts";
 import { warnIfEvicting } from "./eviction.ts";
 import { parseRedisUrl } from "./url.ts";
-import { parseRun } from "./messages.ts";
 import { type LuaScript, runScript } from "./script.ts";
-import type { Arg } from "./access.ts";
+import { type Arg, toArgument } from "./access.ts";
 import { scheduleScript } from "./scripts/schedule.ts";
 import { finishScript } from "./scripts/finish.ts";
 import { cancelScript } from "./scripts/cancel.ts";
 import { moveDueScript } from "./scripts/move_due.ts";
-import { retireConsumerScript } from "./scripts/retire_consumer.ts";
-import { pruneConsumersScript } from "./scripts/prune_consumers.ts";
+import * as consumerGroup from "./consumer_group.ts";
+import * as wrongType from "./wrong_type.ts";
 import { AddNowBatcher } from "./add_now.ts";
 import { RedisConsumer } from "./consumer.ts";
 import * as deadLetter from "./dead_letter.ts";
@@ -76,16 +75,6 @@ import * as strikes from "./strikes.ts";
 
 /** How long a cancellation tombstone lives for a key with no record (fire-and-forget tasks). */
 const TOMBSTONE_TTL_MS = 3_600_000;
-
-function isWrongType(error: unknown): boolean {
-  return String((error as Error)?.message ?? "").includes("WRONGTYPE");
-}
-
-function toArgument(arg: Arg): string | Buffer {
-  if (typeof arg === "number") return String(arg);
-  if (typeof arg === "string" || Buffer.isBuffer(arg)) return arg;
-  return Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
-}
 
 /** The storage operations of one docket on Redis. */
 export class RedisBackend implements Backend {
@@ -323,19 +312,7 @@ export class RedisBackend implements Backend {
     }
     if (untracked) args.push(...untracked);
     const reply = await this.run(finishScript, scriptKeys, args) as unknown[];
-    // Runs whose record could not be written (a key of the wrong type): their messages are
-    // acknowledged all the same, so this is the only trace of how they ended.
-    for (let i = 1; i + 1 < reply.length; i += 2) {
-      const key = String(reply[i]);
-      const request = requests.find((r) => r.key === key);
-      this.#warn("a task's end could not be recorded: its runs key holds the wrong type", {
-        key,
-        storeKey: keys.runs(key),
-        state: request?.state,
-        taskError: request?.error,
-        reason: String(reply[i + 1]),
-      });
-    }
+    wrongType.reportUnrecorded(this, reply, requests, this.#warn);
   }
 
   async moveDue(now: number, limit: number): Promise<number> {
@@ -376,14 +353,8 @@ export class RedisBackend implements Backend {
     }
   }
 
-  async readRun(key: string): Promise<RunRecord | undefined> {
-    const storeKey = this.keys.runs(key);
-    try {
-      return parseRun(key, await this.send(["HGETALL", storeKey], true) as unknown[]);
-    } catch (error) {
-      if (!isWrongType(error)) throw error;
-      throw new WrongTypeKeyError(storeKey, "hash", `task ${key} cannot be read`);
-    }
+  readRun(key: string): Promise<RunRecord | undefined> {
+    return wrongType.readRun(this, key);
   }
 
   readProgress(key: string): Promise<ProgressRecord | undefined> {
@@ -419,24 +390,12 @@ export class RedisBackend implements Backend {
     return registry.removeWorker(this, worker, tasks);
   }
 
-  async retireConsumer(worker: string): Promise<boolean> {
-    const keys = this.keys;
-    return Number(await this.run(retireConsumerScript, [keys.stream], [keys.group, worker])) === 1;
+  retireConsumer(worker: string): Promise<boolean> {
+    return consumerGroup.retireConsumer(this, worker);
   }
 
-  async pruneConsumers(
-    now: number,
-    staleMs: number,
-    idleMs: number,
-    limit: number,
-  ): Promise<string[]> {
-    const keys = this.keys;
-    const reply = await this.run(
-      pruneConsumersScript,
-      [keys.stream, keys.workers],
-      [keys.group, now, staleMs, Math.round(idleMs), limit],
-    ) as string[];
-    return reply.map(String);
+  pruneConsumers(now: number, staleMs: number, idleMs: number, limit: number): Promise<string[]> {
+    return consumerGroup.pruneConsumers(this, now, staleMs, idleMs, limit);
   }
 
   workers(now: number, staleMs: number, task?: string): Promise<WorkerRecord[]> {
