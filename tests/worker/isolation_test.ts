@@ -75,6 +75,10 @@ Deno.test("a runs key of the wrong type fails its task, not its batch (claim) [r
   const failure = logs.records.find((r) => r.key === "poison" && r.level === 50);
   assert.ok(failure, "the failed task is logged as an error with its key");
   assert.match(String(failure.msg), /holds the wrong type of value \(a hash belongs there\)/);
+  const { items } = await docket.failed();
+  const kept = items.find((item) => item.key === "poison");
+  assert.ok(kept, "the poisoned task is in the dead-letter set");
+  assert.match(JSON.stringify(kept), /WrongTypeKeyError/);
   const unrecorded = logs.records.find((r) => /could not be recorded/.test(String(r.msg)));
   assert.ok(unrecorded, "the end that could not be written is reported");
   assert.equal(unrecorded.key, "poison");

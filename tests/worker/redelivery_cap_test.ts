@@ -63,6 +63,10 @@ for (const kind of BACKENDS) {
     await execution.sync();
     assert.equal(execution.state, ExecutionState.FAILED);
     assert.equal(ran, 0, "an abandoned task is not run again");
+    const { items } = await docket.failed();
+    const kept = items.find((item) => item.key === "doomed");
+    assert.ok(kept, "the abandoned task is in the dead-letter set");
+    assert.match(JSON.stringify(kept), /AbandonedTaskError/);
     for (const other of others) assert.ok(await other.getResult({ timeout: 5_000 }));
     assert.deepEqual(await docket.backend.counts(), { stream: 0, queue: 0 });
   });
