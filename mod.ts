@@ -97,12 +97,14 @@ export type {
 export { toEpochMillis, toMillis } from "./src/duration.ts";
 export type { Duration, When } from "./src/duration.ts";
 export {
+  AbandonedTaskError,
   ConnectionError,
   ExecutionCancelledError,
   FailedTaskNotFoundError,
   PermissionError,
   TimeoutError,
   UnknownTaskError,
+  WrongTypeKeyError,
 } from "./src/errors.ts";
 export { decodeValue, encodeValue, SerializationError } from "./src/codec.ts";
 export { DocketKeys } from "./src/keys.ts";

@@ -6,7 +6,11 @@
  * @module
  */
 
-import { runMain, runWorkerCommand } from "./src/cli/worker_command.ts";
-import { commandLineArgs } from "./src/runtime.ts";
+import { installStopSignals } from "./src/cli/signals.ts";
 
+// Listening for SIGTERM and SIGINT comes first, before the rest of the worker (and its task
+// modules) load: a stop asked for in the first moments is then a clean one.
+installStopSignals();
+const { runMain, runWorkerCommand } = await import("./src/cli/worker_command.ts");
+const { commandLineArgs } = await import("./src/runtime.ts");
 await runMain(() => runWorkerCommand(commandLineArgs()));

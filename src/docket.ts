@@ -68,6 +68,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   readonly heartbeatInterval: number;
   /** Heartbeats a worker may miss before it is considered gone. */
   readonly missedHeartbeats: number;
+  /** Times a task's worker may vanish before the task ends FAILED as abandoned. */
+  readonly maxRedeliveries: number;
   /** The docket's logger. */
   readonly logger: Logger;
   /** The key layout. */
@@ -88,6 +90,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     this.backend = options.backend;
     this.heartbeatInterval = options.heartbeatInterval;
     this.missedHeartbeats = options.missedHeartbeats;
+    this.maxRedeliveries = options.maxRedeliveries;
     this.keys = new DocketKeys(options.name);
     this.strikeList = new StrikeList(options.backend, options.logger);
     for (const task of builtinTasks) this.register(task);
@@ -248,9 +251,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   }
 
   /**
-   * True when a strike in effect matches this task (`add` and the worker ask this). A parameter
-   * strike whose value has another type than the payload's does not match, and says so in a
-   * warning.
+   * True when a strike in effect matches this task (`add` and the worker ask this); a strike value
+   * of another type than the payload's does not match, and says so in a warning.
    *
    * @example
    * ```ts ignore
@@ -356,11 +358,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     value?: unknown,
   ): Promise<void> {
     this.#assertOpen();
-    const name = task === null || task === undefined
-      ? null
-      : typeof task === "string"
-      ? task
-      : toDefinition(task).name;
+    const name = task == null ? null : typeof task === "string" ? task : toDefinition(task).name;
     await this.strikeList.send(makeStrikeInstruction(direction, name, param, op, value));
   }
 

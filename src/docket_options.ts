@@ -47,6 +47,11 @@ export interface DocketOptions {
   heartbeatInterval?: Duration;
   /** Heartbeats a worker may miss before it is considered gone. Default 5. */
   missedHeartbeats?: number;
+  /**
+   * How many times a task's worker may vanish while running it before the task is no longer
+   * run again (it ends FAILED as abandoned); the default of this docket's workers. Default 3.
+   */
+  maxRedeliveries?: number;
 }
 
 /** The name, store and retention a docket connects with, resolved from its options. */
@@ -65,6 +70,8 @@ export interface DocketConnection {
   heartbeatInterval: number;
   /** Heartbeats a worker may miss before it is considered gone. */
   missedHeartbeats: number;
+  /** Times a task's worker may vanish before the task ends FAILED as abandoned. */
+  maxRedeliveries: number;
 }
 
 /**
@@ -86,10 +93,28 @@ export function resolveConnection(options: DocketOptions): DocketConnection {
       "heartbeatInterval must be positive and missedHeartbeats a whole number of at least 1",
     );
   }
+  const maxRedeliveries = checkMaxRedeliveries(options.maxRedeliveries ?? 3);
   // A library speaks up only when something is wrong, unless the application asks for more.
   const logger = (options.logger ?? createLogger({ defaultLevel: "warn" })).child({ docket: name });
   new DocketKeys(name);
-  return { name, url, executionTtl, failedTtl, logger, heartbeatInterval, missedHeartbeats };
+  return {
+    name,
+    url,
+    executionTtl,
+    failedTtl,
+    logger,
+    heartbeatInterval,
+    missedHeartbeats,
+    maxRedeliveries,
+  };
+}
+
+/** `maxRedeliveries`, checked: a whole number, at least 0. */
+export function checkMaxRedeliveries(value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`maxRedeliveries must be a whole number of at least 0, got ${value}`);
+  }
+  return value;
 }
 
 /**

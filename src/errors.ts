@@ -109,6 +109,32 @@ export class FailedTaskNotFoundError extends Error {
 }
 
 /**
+ * A key of the docket holds a value of the wrong type (say a string where a task's runs hash
+ * belongs), so the task it belongs to cannot be read or recorded. Something other than docket
+ * wrote it; the task it names fails, and nothing else is held up.
+ *
+ * @example
+ * ```ts
+ * import { WrongTypeKeyError } from "@docket/core";
+ * const error = new WrongTypeKeyError("{orders}:runs:order-1", "hash");
+ * error.message; // 'key "{orders}:runs:order-1" holds the wrong type of value (a hash belongs there)…'
+ * ```
+ */
+export class WrongTypeKeyError extends Error {
+  /** The store key that holds the wrong type. */
+  readonly storeKey: string;
+  /** Creates the error for a store key and the type that belongs there. */
+  constructor(storeKey: string, expected: string, detail?: string) {
+    super(
+      `key "${storeKey}" holds the wrong type of value (a ${expected} belongs there)` +
+        (detail ? `: ${detail}` : "") + `; delete or rename it to use this task key again`,
+    );
+    this.name = "WrongTypeKeyError";
+    this.storeKey = storeKey;
+  }
+}
+
+/**
  * Redis refused a command, key or channel to this docket's user (an ACL `NOPERM`). The message
  * names what was refused and the `ACL SETUSER` line that grants what the docket needs.
  *
@@ -123,5 +149,34 @@ export class PermissionError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "PermissionError";
+  }
+}
+
+/**
+ * A task whose workers vanished while running it more often than `maxRedeliveries` allows
+ * (each stopped renewing its lease: killed, blocked or cut off): it is not run again.
+ *
+ * @example
+ * ```ts
+ * import { AbandonedTaskError } from "@docket/core";
+ * const error = new AbandonedTaskError("spin-1", 4, ["host#12", "host#13"]);
+ * error.message; // 'task spin-1 was abandoned 4 times by its workers (host#12, host#13)…'
+ * ```
+ */
+export class AbandonedTaskError extends Error {
+  /** How many times a worker vanished while holding the task. */
+  readonly times: number;
+  /** The workers that held it, as far as known, oldest first. */
+  readonly workers: string[];
+  /** Creates the error. */
+  constructor(key: string, times: number, workers: string[]) {
+    super(
+      `task ${key} was abandoned ${times} times by its workers` +
+        (workers.length ? ` (${workers.join(", ")})` : "") +
+        `; not run again (maxRedeliveries exceeded)`,
+    );
+    this.name = "AbandonedTaskError";
+    this.times = times;
+    this.workers = workers;
   }
 }

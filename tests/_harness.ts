@@ -42,8 +42,11 @@ export class RedisServer {
   #child?: ReturnType<typeof spawn>;
   readonly port: number;
   readonly dir: string;
-  constructor(port: number) {
+  /** Options after the defaults (they win): `["--appendonly", "yes"]` keeps data across restarts. */
+  readonly extraArgs: string[];
+  constructor(port: number, extraArgs: string[] = []) {
     this.port = port;
+    this.extraArgs = extraArgs;
     this.dir = mkdtempSync(join(tmpdir(), "docket-redis-"));
   }
   get url(): string {
@@ -61,6 +64,7 @@ export class RedisServer {
       "no",
       "--dir",
       this.dir,
+      ...this.extraArgs,
     ], { stdio: "ignore" });
     await waitForPort(this.port, 10_000);
   }
@@ -71,7 +75,7 @@ export class RedisServer {
   }
   async stop(): Promise<void> {
     const child = this.#child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGKILL");
     await exited;
@@ -86,9 +90,9 @@ export class RedisServer {
   }
 }
 
-/** Starts a throwaway redis-server on a free port. */
-export async function startRedisServer(): Promise<RedisServer> {
-  const server = new RedisServer(await freePort());
+/** Starts a throwaway redis-server on a free port (with `extraArgs` after the defaults). */
+export async function startRedisServer(extraArgs: string[] = []): Promise<RedisServer> {
+  const server = new RedisServer(await freePort(), extraArgs);
   await server.start();
   return server;
 }

@@ -1,6 +1,8 @@
 /**
  * `worker`: run a worker from the command line (also `worker.ts`). SIGTERM and SIGINT stop it
- * gracefully: no new work is taken, running tasks finish, and the process exits 0.
+ * gracefully: no new work is taken, running tasks finish, and the process exits 0 (1 when the
+ * store could not be reached to record how some tasks ended); a second signal exits at once.
+ * A watchdog ends the process when a task blocks its event loop (see `watchdog.ts`).
  *
  * @module
  */
@@ -14,10 +16,12 @@ import { createLogger, type LogFormat, type Logger } from "../logging/logger.ts"
 import { env, parseCount, parseDuration, UsageError } from "./parsing.ts";
 import { loadExport, loadTasks } from "./task_modules.ts";
 import type { TaskLike } from "../definition.ts";
-import { commandLineArgs, exitProcess, onSignal } from "../runtime.ts";
+import { commandLineArgs, exitProcess } from "../runtime.ts";
 import type { TlsOptions } from "../storage/redis/tls.ts";
 import { resolveTls, TLS_HELP, TLS_OPTIONS } from "./tls_options.ts";
 import { redactCommandLine } from "./redact.ts";
+import { bounded } from "../worker/shutdown.ts";
+import { installStopSignals, onStopSignal, stopSignal } from "./signals.ts";
 
 /**
  * The worker command's help text.
@@ -30,7 +34,8 @@ import { redactCommandLine } from "./redact.ts";
  */
 export const WORKER_HELP = `Usage: worker --tasks <module> [options]
 
-Runs a worker. SIGTERM or SIGINT: stop taking work, let running tasks finish, exit 0.
+Runs a worker. SIGTERM or SIGINT: stop taking work, let running tasks finish, exit 0 (1 when
+ends could not be recorded because the store is unreachable); a second signal exits at once.
 
 Options (environment variable in brackets):
   --tasks <module>               task module to load; repeat for more [DOCKET_TASKS, comma-separated]
@@ -47,6 +52,10 @@ ${TLS_HELP}
   --no-automatic-tasks           do not seed automatic perpetual and cron tasks
   --shutdown-timeout <d>         on SIGTERM, abort tasks still running after this and leave them
                                  for redelivery [DOCKET_WORKER_SHUTDOWN_TIMEOUT] (none: wait)
+  --max-redeliveries <n>         times a task's worker may vanish before the task ends FAILED as
+                                 abandoned [DOCKET_WORKER_MAX_REDELIVERIES] (3)
+  --watchdog-timeout <d>         end the process when its event loop is blocked this long; 0 off
+                                 [DOCKET_WORKER_WATCHDOG_TIMEOUT] (the redelivery timeout)
   --fallback-task <module:name>  runs tasks with unknown names [DOCKET_FALLBACK_TASK]
   --execution-ttl <d>            how long state and results are kept; 0 keeps nothing [DOCKET_EXECUTION_TTL] (15m)
   --until-finished               exit when nothing is queued, scheduled or running
@@ -106,6 +115,8 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
       "scheduling-resolution": { type: "string" },
       "no-automatic-tasks": { type: "boolean" },
       "shutdown-timeout": { type: "string" },
+      "max-redeliveries": { type: "string" },
+      "watchdog-timeout": { type: "string" },
       "fallback-task": { type: "string" },
       "execution-ttl": { type: "string" },
       "until-finished": { type: "boolean" },
@@ -128,6 +139,14 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
   const port = pick(values["healthcheck-port"], "DOCKET_WORKER_HEALTHCHECK_PORT");
   const concurrency = pick(values.concurrency, "DOCKET_WORKER_CONCURRENCY");
   const shutdownTimeout = pick(values["shutdown-timeout"], "DOCKET_WORKER_SHUTDOWN_TIMEOUT");
+  const maxRedeliveries = pick(values["max-redeliveries"], "DOCKET_WORKER_MAX_REDELIVERIES");
+  const redeliveryTimeout = duration(
+    values["redelivery-timeout"],
+    "DOCKET_WORKER_REDELIVERY_TIMEOUT",
+    "5m",
+    "--redelivery-timeout",
+  );
+  const watchdogTimeout = pick(values["watchdog-timeout"], "DOCKET_WORKER_WATCHDOG_TIMEOUT");
   return {
     url: pick(values.url, "DOCKET_URL") ?? "redis://localhost:6379/0",
     docket: pick(values.docket, "DOCKET_NAME") ?? "docket",
@@ -147,12 +166,7 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
     worker: {
       name: pick(values.name, "DOCKET_WORKER_NAME"),
       concurrency: concurrency === undefined ? 10 : parseCount(concurrency, "--concurrency"),
-      redeliveryTimeout: duration(
-        values["redelivery-timeout"],
-        "DOCKET_WORKER_REDELIVERY_TIMEOUT",
-        "5m",
-        "--redelivery-timeout",
-      ),
+      redeliveryTimeout,
       reconnectionDelay: duration(
         values["reconnection-delay"],
         "DOCKET_WORKER_RECONNECTION_DELAY",
@@ -175,6 +189,12 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
       shutdownTimeout: shutdownTimeout === undefined
         ? undefined
         : parseDuration(shutdownTimeout, "--shutdown-timeout"),
+      maxRedeliveries: maxRedeliveries === undefined
+        ? undefined
+        : parseCount(maxRedeliveries, "--max-redeliveries", 0),
+      watchdogTimeout: watchdogTimeout === undefined
+        ? redeliveryTimeout
+        : parseDuration(watchdogTimeout, "--watchdog-timeout"),
     },
   };
 }
@@ -234,32 +254,53 @@ export async function runWorkerCommand(args: string[]): Promise<number> {
     return 0;
   }
   const logger = createLogger({ level: options.logLevel, format: options.logFormat });
+  let worker: Worker | undefined;
+  installStopSignals();
+  const stopRequested = () => stopSignal() !== undefined;
+  const removeListener = onStopSignal((signal) => {
+    logger.info(`Received ${signal}: finishing running tasks, then exiting`);
+    worker?.stop();
+  });
+  try {
+    return await runWorker(options, logger, (created) => (worker = created), stopRequested);
+  } finally {
+    removeListener();
+  }
+}
+
+async function runWorker(
+  options: WorkerCommandOptions,
+  logger: Logger,
+  created: (worker: Worker) => void,
+  stopRequested: () => boolean,
+): Promise<number> {
   const tasks = await loadTasks(options.tasks);
   const fallback = options.fallbackTask ? await loadExport(options.fallbackTask) : undefined;
-  let worker: Worker | undefined;
-  let stopRequested = false;
-  const stopOn = (signal: "SIGTERM" | "SIGINT") =>
-    onSignal(signal, () => {
-      logger.info(`Received ${signal}: finishing running tasks, then exiting`);
-      stopRequested = true;
-      worker?.stop();
-    });
-  stopOn("SIGTERM");
-  stopOn("SIGINT");
+  if (stopRequested()) return 0;
   const health = options.healthcheckPort !== undefined
     ? await startHealthcheck(options.healthcheckPort, logger)
     : undefined;
   try {
-    const docket = await connectWithRetry(options, logger, () => stopRequested);
+    const docket = await connectWithRetry(options, logger, stopRequested);
     if (!docket) return 0;
+    let worker: Worker;
     try {
       for (const task of tasks) docket.register(task);
       worker = new Worker(docket, { ...options.worker, fallbackTask: fallback as TaskLike });
-      if (stopRequested) return 0;
+      created(worker);
+      if (stopRequested()) return 0;
       if (options.untilFinished) await worker.runUntilFinished();
       else await worker.runForever();
     } finally {
-      await docket.close();
+      // A store that cannot be reached must not hold the exit up.
+      await bounded(docket.close(), 5_000);
+    }
+    if (worker.unrecordedEnds > 0) {
+      logger.error(
+        `${worker.unrecordedEnds} task end(s) could not be recorded (the store is unreachable); ` +
+          `those tasks run again elsewhere after the redelivery timeout`,
+      );
+      return 1;
     }
     return 0;
   } finally {

@@ -79,6 +79,17 @@ export interface Delivery {
   message: TaskMessage;
   /** True when the message was taken over from a worker that stopped renewing its lease. */
   redelivered: boolean;
+  /**
+   * Set when the message must not run because its workers vanished more often than
+   * `maxRedeliveries` allows: how many times, and the workers that held it (oldest first, as far
+   * as the store knows). The worker records the task FAILED instead of running it.
+   */
+  abandoned?: { times: number; workers: string[] };
+  /**
+   * Set when the task's own keys cannot be used (a key holding the wrong type of value): why.
+   * The worker records the task FAILED instead of running it; nothing else is held up.
+   */
+  unusable?: { storeKey: string; expected: string; reason: string };
 }
 
 /** How a run ended, to be recorded. */
@@ -272,6 +283,8 @@ export interface Consumer {
     reclaimIdleMs?: number;
     now: number;
     gated?: (task: string) => boolean;
+    /** Past this many redeliveries a message comes back `abandoned` instead of claimed. */
+    maxRedeliveries?: number;
   }): Promise<Delivery[]>;
   /** Renews the lease on messages this worker is still running. */
   renew(ids: string[]): Promise<void>;
@@ -330,6 +343,16 @@ export interface Backend {
   heartbeat(worker: string, tasks: string[], now: number, staleMs: number): Promise<void>;
   /** Removes a worker from the registry. */
   removeWorker(worker: string, tasks: string[]): Promise<void>;
+  /**
+   * Removes a stopped worker's consumer from the stream's consumer group, only while nothing is
+   * pending for it; true when it was removed.
+   */
+  retireConsumer(worker: string): Promise<boolean>;
+  /**
+   * Removes consumers left by workers that are gone: nothing pending, idle for `idleMs`, and no
+   * heartbeat within `staleMs`; at most `limit` per call. Returns their names.
+   */
+  pruneConsumers(now: number, staleMs: number, idleMs: number, limit: number): Promise<string[]>;
   /** Live workers, pruning stale ones; only those serving `task` when given. */
   workers(now: number, staleMs: number, task?: string): Promise<WorkerRecord[]>;
   /** Appends a strike or restore instruction; returns its id. */

@@ -13,19 +13,19 @@ import type { LoopControl } from "./pause.ts";
 /** What lease renewal needs of a running task. */
 export interface LeasedRun {
   /** The message whose lease is renewed. */
-  readonly delivery: Delivery;
+  readonly delivery: Pick<Delivery, "id">;
   /** Concurrency-limit slots it holds, renewed too. */
   readonly hold?: SlotHold;
 }
 
 /**
- * Renews, every quarter of `redeliveryTimeout`, the leases and slots of the runs in `active` (read
- * afresh on every round) until the worker stops; never throws (failures are logged).
+ * Renews, every quarter of `redeliveryTimeout`, the leases and slots of the runs `leased` lists
+ * (read afresh on every round) until the worker stops; never throws (failures are logged).
  */
 export async function leaseLoop(
   consumer: Consumer,
   flow: FlowControl,
-  active: ReadonlyMap<string, LeasedRun>,
+  leased: () => LeasedRun[],
   redeliveryTimeout: number,
   logger: Logger,
   loop: LoopControl,
@@ -33,12 +33,13 @@ export async function leaseLoop(
   const every = Math.max(10, redeliveryTimeout / 4);
   while (loop.running()) {
     await loop.sleep(every);
-    const ids = [...active.values()].map((run) => run.delivery.id);
+    const runs = leased();
+    const ids = runs.map((run) => run.delivery.id);
     try {
       await consumer.renew(ids);
     } catch (error) {
       logger.warn({ err: error }, "renewing leases failed");
     }
-    await flow.renew([...active.values()].flatMap((run) => run.hold ?? []));
+    await flow.renew(runs.flatMap((run) => run.hold ?? []));
   }
 }

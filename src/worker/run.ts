@@ -18,6 +18,7 @@ import { CancelledByRequest, type RunAbort, WorkerShutdown } from "./abort.ts";
 import type { Admit, RunEnvironment } from "./environment.ts";
 import { RunLog } from "./run_log.ts";
 import { isDefaultFallback, unknownTaskWarning } from "./defaults.ts";
+import { refusal } from "./refused.ts";
 import { Run, RunContext } from "./context.ts";
 import {
   finishAs,
@@ -84,6 +85,13 @@ export async function executeDelivery(
 ): Promise<void> {
   const { message } = delivery;
   let startedAt = Date.now();
+
+  const refused = refusal(delivery);
+  if (refused) {
+    env.logger.error({ key: message.key, task: message.task, err: refused }, refused.message);
+    await finishFailed(env, delivery, refused);
+    return;
+  }
 
   let payload: Payload;
   try {

@@ -37,3 +37,20 @@ export async function drainRuns(
   }
   await draining;
 }
+
+/**
+ * Waits for `work` at most `ms`; true when it settled in time. A stopping worker's last writes
+ * (releasing slots, leaving the registry) go through this, so a stop never waits on a store
+ * that cannot be reached.
+ */
+export async function bounded(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

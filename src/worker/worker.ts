@@ -13,13 +13,12 @@
 
 import type { Docket } from "../docket.ts";
 import type { Consumer, Delivery, FinishRequest, SlotHold } from "../storage/backend.ts";
-import { type TaskDefinition, type TaskLike, toDefinition } from "../definition.ts";
+import { type TaskDefinition, toDefinition } from "../definition.ts";
 import type { Dependency } from "../dependencies.ts";
-import { type Duration, toMillis } from "../duration.ts";
 import type { Logger } from "../logging/logger.ts";
 import { executeDelivery } from "./run.ts";
 import { CancelledByRequest, RunAbort, WorkerShutdown } from "./abort.ts";
-import { drainRuns } from "./shutdown.ts";
+import { bounded, drainRuns } from "./shutdown.ts";
 import type { Admit, RunEnvironment } from "./environment.ts";
 import { SharedDependencies } from "./dependencies.ts";
 import { FlowControl } from "./admission.ts";
@@ -27,56 +26,19 @@ import { type LoopControl, Pause } from "./pause.ts";
 import { schedulerLoop } from "./scheduler_loop.ts";
 import { leaseLoop } from "./leases.ts";
 import { heartbeatLoop } from "./heartbeat.ts";
-import { RESEED_INTERVAL_MS, seedLoop } from "./automatic_tasks.ts";
+import { seedLoop } from "./automatic_tasks.ts";
 import { FinishBatch } from "./finish_batch.ts";
 import { defaultFallback, defaultWorkerName } from "./defaults.ts";
+import { resolveTimings, type WorkerOptions } from "./options.ts";
+import { Watchdog } from "./watchdog.ts";
+import { consumerHygieneLoop, retireConsumer } from "./consumer_hygiene.ts";
 
-/** Options of a {@linkcode Worker}; durations are milliseconds or `{ seconds, … }`. */
-export interface WorkerOptions {
-  /** Default `<hostname>#<pid>`. */
-  name?: string;
-  /** Tasks run at once. Default 10. */
-  concurrency?: number;
-  /** How long a task may go without its worker renewing the lease before another takes it. Default 5 min. */
-  redeliveryTimeout?: Duration;
-  /** How long to wait before retrying after the store could not be reached. Default 5 s. */
-  reconnectionDelay?: Duration;
-  /** The longest the worker waits for new work before checking again. Default 250 ms. */
-  minimumCheckInterval?: Duration;
-  /**
-   * How often future tasks that have come due are moved to the stream. Default 250 ms. (A task
-   * due sooner than that is moved when it comes due.)
-   */
-  schedulingResolution?: Duration;
-  /** Seed tasks marked `automatic` (perpetual, cron) when the worker starts. Default true. */
-  scheduleAutomaticTasks?: boolean;
-  /**
-   * How long running tasks get to finish after `stop()` (or SIGTERM). Past it their `ctx.signal`
-   * aborts and they are left for another worker to run again after `redeliveryTimeout`. Default:
-   * no deadline, running tasks always finish.
-   */
-  shutdownTimeout?: Duration;
-  /** Runs tasks whose name is not registered. Default: warn and acknowledge. */
-  fallbackTask?: TaskLike;
-  /** Dependencies every task of this worker receives in `ctx.deps`. */
-  dependencies?: Record<string, Dependency<unknown>>;
-  /** Default: the docket's logger. */
-  logger?: Logger;
-}
+export type { WorkerInternalOptions, WorkerOptions } from "./options.ts";
 
-/**
- * Worker options that are not part of the public API (not exported from `mod.ts`): knobs for
- * tests. `reseedInterval` is how often automatic tasks are seeded again (default 60 s).
- *
- * @example
- * ```ts ignore
- * const options: WorkerInternalOptions = { reseedInterval: 300 };
- * const worker = new Worker(docket, options);
- * ```
- */
-export interface WorkerInternalOptions extends WorkerOptions {
-  reseedInterval?: Duration;
-}
+/** How long a stopping worker keeps trying to record ends the store did not take. */
+const STOP_WRITE_DEADLINE_MS = 10_000;
+/** How long a stopping worker waits for each of its last calls to the store. */
+const STOP_CALL_DEADLINE_MS = 3_000;
 
 /** A run the worker holds a slot for. */
 interface ActiveEntry {
@@ -120,6 +82,11 @@ export class Worker implements AsyncDisposable {
   readonly shutdownTimeout: number | undefined;
   /** The worker's logger. */
   readonly logger: Logger;
+  /** Times a task's worker may vanish before the task ends FAILED as abandoned. */
+  readonly maxRedeliveries: number;
+  /** Milliseconds the event loop may be blocked before the watchdog ends the process; 0 off. */
+  readonly watchdogTimeout: number;
+  #watchdog?: Watchdog;
   #fallback: TaskDefinition;
   #workerDependencies: Readonly<Record<string, Dependency<unknown>>>;
   #shared = new SharedDependencies();
@@ -142,38 +109,27 @@ export class Worker implements AsyncDisposable {
   constructor(docket: Docket, options: WorkerOptions = {}) {
     this.docket = docket;
     this.name = options.name ?? defaultWorkerName();
-    this.concurrency = options.concurrency ?? 10;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
-      throw new RangeError(
-        `concurrency must be a whole number of at least 1, got ${this.concurrency}`,
-      );
-    }
-    this.redeliveryTimeout = toMillis(
-      options.redeliveryTimeout ?? { minutes: 5 },
-      "redeliveryTimeout",
-    );
-    this.reconnectionDelay = toMillis(options.reconnectionDelay ?? 5_000, "reconnectionDelay");
-    this.minimumCheckInterval = toMillis(
-      options.minimumCheckInterval ?? 250,
-      "minimumCheckInterval",
-    );
-    this.schedulingResolution = toMillis(
-      options.schedulingResolution ?? 250,
-      "schedulingResolution",
-    );
+    const timings = resolveTimings(options, docket.maxRedeliveries);
+    this.concurrency = timings.concurrency;
+    this.redeliveryTimeout = timings.redeliveryTimeout;
+    this.reconnectionDelay = timings.reconnectionDelay;
+    this.minimumCheckInterval = timings.minimumCheckInterval;
+    this.schedulingResolution = timings.schedulingResolution;
+    this.shutdownTimeout = timings.shutdownTimeout;
+    this.maxRedeliveries = timings.maxRedeliveries;
+    this.watchdogTimeout = timings.watchdogTimeout;
+    this.#reseedInterval = timings.reseedInterval;
     this.scheduleAutomaticTasks = options.scheduleAutomaticTasks ?? true;
-    this.shutdownTimeout = options.shutdownTimeout === undefined
-      ? undefined
-      : Math.max(0, toMillis(options.shutdownTimeout, "shutdownTimeout"));
-    this.#reseedInterval = toMillis(
-      (options as WorkerInternalOptions).reseedInterval ?? RESEED_INTERVAL_MS,
-      "reseedInterval",
-    );
     this.#fallback = options.fallbackTask ? toDefinition(options.fallbackTask) : defaultFallback;
     this.#workerDependencies = options.dependencies ?? {};
     this.logger = (options.logger ?? docket.logger).child({ worker: this.name });
     this.#flow = new FlowControl(docket, this.name, this.redeliveryTimeout, this.logger);
-    this.#finishes = new FinishBatch(docket, (requests) => this.#freeFinished(requests));
+    this.#finishes = new FinishBatch(
+      docket,
+      (requests) => this.#freeFinished(requests),
+      this.logger,
+      Math.min(1_000, this.reconnectionDelay),
+    );
   }
 
   /** Runs until `stop()` is called; running tasks finish first. */
@@ -215,6 +171,14 @@ export class Worker implements AsyncDisposable {
     await this.stop();
   }
 
+  /**
+   * How many runs' ends the last stop could not record (the store was unreachable until its
+   * deadline); their tasks are run again by another worker after `redeliveryTimeout`.
+   */
+  get unrecordedEnds(): number {
+    return this.#finishes.unrecorded;
+  }
+
   /** The task names this worker serves. */
   get taskNames(): string[] {
     return [...this.docket.tasks.keys()].sort();
@@ -249,14 +213,18 @@ export class Worker implements AsyncDisposable {
       }
       background.push(
         schedulerLoop(docket.backend, this.schedulingResolution, logger, loop),
-        leaseLoop(consumer, this.#flow, this.#active, this.redeliveryTimeout, logger, loop),
+        leaseLoop(consumer, this.#flow, this.#leased, this.redeliveryTimeout, logger, loop),
         heartbeatLoop(docket, this.name, () => this.taskNames, logger, loop),
+        consumerHygieneLoop(docket, logger, loop),
       );
+      this.#startWatchdog();
       background.push(this.#safeguardLoop());
       await this.#mainLoop(mode, consumer, counted);
     } finally {
       this.#stopping = true;
       this.#loopPause.wake();
+      // Nothing here may wait on a store that cannot be reached: each step has a deadline.
+      this.#finishes.stopping(STOP_WRITE_DEADLINE_MS);
       // Running tasks finish; past shutdownTimeout those still going are cut off.
       await drainRuns(
         this.#active,
@@ -264,11 +232,17 @@ export class Worker implements AsyncDisposable {
         (key) => new WorkerShutdown(this.name, key),
       );
       await this.#finishes.settle();
-      await this.#flow.settle();
-      await Promise.allSettled(background);
-      await unsubscribe?.();
-      await docket.backend.removeWorker(this.name, this.taskNames).catch(() => undefined);
-      await consumer.close();
+      const call = (work: Promise<unknown>) => bounded(work, STOP_CALL_DEADLINE_MS);
+      await call(this.#flow.settle());
+      await call(Promise.allSettled(background));
+      await call(unsubscribe?.() ?? Promise.resolve());
+      await call(docket.backend.removeWorker(this.name, this.taskNames));
+      await call(consumer.close());
+      if (this.#finishes.unrecorded === 0) {
+        await call(retireConsumer(docket, this.name, this.logger));
+      }
+      this.#watchdog?.stop();
+      this.#watchdog = undefined;
       await this.#shared.disposeAll().catch((error) =>
         this.logger.warn({ err: error }, "disposing shared dependencies failed")
       );
@@ -326,6 +300,7 @@ export class Worker implements AsyncDisposable {
         reclaimIdleMs: reclaim ? this.redeliveryTimeout : undefined,
         now,
         gated,
+        maxRedeliveries: this.maxRedeliveries,
       }).then(
         (deliveries) => {
           reserved -= count;
@@ -434,6 +409,7 @@ export class Worker implements AsyncDisposable {
       };
     }
     this.#active.set(message.key, entry);
+    this.#watchdog?.started(message.task, message.key);
     const run = executeDelivery(env, delivery, definition, entry.abort, admit);
     if (!admit) {
       entry.done = run.then(
@@ -489,6 +465,23 @@ export class Worker implements AsyncDisposable {
       }
     }
     if (freed) this.#slotFreed.wake();
+  }
+
+  /** Runs whose leases are renewed: those running, and those whose ends wait to be written. */
+  #leased = () => [...this.#active.values(), ...this.#finishes.held()];
+
+  #startWatchdog(): void {
+    if (this.watchdogTimeout <= 0 || this.#watchdog) return;
+    this.#watchdog = Watchdog.start({
+      limitMs: this.watchdogTimeout,
+      worker: this.name,
+      docket: this.docket.name,
+      running: () =>
+        [...this.#active.values()].map(({ delivery: { message } }) => ({
+          key: message.key,
+          task: message.task,
+        })),
+    });
   }
 
   /** Recovers concurrency limits whose holders died while tasks wait (see FlowControl). */

@@ -21,7 +21,6 @@ import type {
   Backend,
   BackendWarn,
   Consumer,
-  Delivery,
   FailedPageRequest,
   FailedPurgeRequest,
   FailedRecord,
@@ -41,11 +40,9 @@ import type {
 import { DocketKeys } from "../../keys.ts";
 import {
   cancelTask,
-  claimEntries,
   clearWaiting,
   copyBytes,
   copyMessage,
-  type DeliveredEntry,
   finishRuns,
   moveDueTasks,
   rerunFailed,
@@ -63,8 +60,9 @@ import {
   scavengeLimits,
 } from "./flow.ts";
 import { type DocketState, type StoredRun, storeFor } from "./store.ts";
-import { parseId, type StreamEntry } from "./stream.ts";
+import { parseId } from "./stream.ts";
 import { Subscriptions } from "./subscriptions.ts";
+import { MemoryConsumer } from "./consumer.ts";
 
 export { clearMemoryStores } from "./store.ts";
 
@@ -227,6 +225,19 @@ export class MemoryBackend implements Backend {
   /** Removes a worker from the registry. */
   removeWorker(worker: string, tasks: string[]): Promise<void> {
     return this.#atomically((d) => forgetWorker(d, worker, tasks));
+  }
+
+  /**
+   * The in-process stream keeps no consumer list (a delivery records its holder, nothing more),
+   * so there is nothing to retire or prune: nothing piles up as workers come and go.
+   */
+  retireConsumer(_worker: string): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  /** Nothing to prune (see `retireConsumer`). */
+  pruneConsumers(_now: number, _staleMs: number, _idleMs: number, _limit: number) {
+    return Promise.resolve([] as string[]);
   }
 
   /** Live workers, pruning stale ones; only those serving `task` when given. */
@@ -404,94 +415,4 @@ function toRunRecord(key: string, record: StoredRun): RunRecord {
     failure: record.failure && copyBytes(record.failure),
     result: record.result && copyBytes(record.result),
   };
-}
-
-/** The options of {@linkcode Consumer.claim}. */
-type ClaimOptions = Parameters<Consumer["claim"]>[0];
-
-/** A worker's handle on the stream of one memory docket. */
-class MemoryConsumer implements Consumer {
-  #docket: DocketState;
-  #name: string;
-  #onClose: (consumer: MemoryConsumer) => void;
-  /** Aborted on close, which wakes and ends a blocking claim. */
-  #closing = new AbortController();
-  #claims = new Set<Promise<unknown>>();
-
-  constructor(docket: DocketState, name: string, onClose: (consumer: MemoryConsumer) => void) {
-    this.#docket = docket;
-    this.#name = name;
-    this.#onClose = onClose;
-  }
-
-  claim(options: ClaimOptions): Promise<Delivery[]> {
-    const claim = this.#claim(options);
-    const settled = claim.catch(() => undefined);
-    this.#claims.add(settled);
-    settled.then(() => this.#claims.delete(settled));
-    return claim;
-  }
-
-  /**
-   * Reclaims idle entries and reads new ones like XAUTOCLAIM then XREADGROUP; only when both
-   * come back empty does it wait for an append, then reads and judges in one synchronous step.
-   */
-  async #claim(options: ClaimOptions): Promise<Delivery[]> {
-    // A closed consumer takes nothing: no message may land with a holder that will not run it.
-    if (this.#closing.signal.aborted) return [];
-    const stream = this.#docket.stream;
-    const reclaimed = options.reclaimIdleMs === undefined
-      ? []
-      : stream.reclaim(this.#name, Math.max(0, Math.round(options.reclaimIdleMs)), options.count);
-    const delivered = reclaimed.map((entry) => ({ entry, redelivered: true }));
-    const remaining = options.count - reclaimed.length;
-    if (remaining <= 0) return this.#judge(delivered, options);
-    delivered.push(...this.#fresh(remaining));
-    if (delivered.length > 0 || options.blockMs <= 0) return this.#judge(delivered, options);
-    return await this.#waitForNew(options);
-  }
-
-  /** Blocks until an append delivers something, `blockMs` passes or the consumer closes. */
-  async #waitForNew(options: ClaimOptions): Promise<Delivery[]> {
-    const stream = this.#docket.stream;
-    const deadline = Date.now() + options.blockMs;
-    for (;;) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) return [];
-      await stream.arrivals.wait(remaining, this.#closing.signal);
-      if (this.#closing.signal.aborted) return [];
-      // Another waiter may have taken what woke us; then wait out the rest of the time.
-      const delivered = this.#fresh(options.count);
-      if (delivered.length > 0) return this.#judge(delivered, options);
-    }
-  }
-
-  #fresh(count: number): DeliveredEntry[] {
-    return this.#docket.stream.readNew(this.#name, count)
-      .map((entry: StreamEntry) => ({ entry, redelivered: false }));
-  }
-
-  #judge(delivered: DeliveredEntry[], options: ClaimOptions): Delivery[] {
-    return claimEntries(
-      this.#docket,
-      delivered,
-      this.#name,
-      Math.max(options.now, Date.now()),
-      options.gated,
-    );
-  }
-
-  renew(ids: string[]): Promise<void> {
-    this.#docket.stream.renew(this.#name, ids);
-    return Promise.resolve();
-  }
-
-  async close(): Promise<void> {
-    if (this.#closing.signal.aborted) return;
-    this.#closing.abort();
-    this.#onClose(this);
-    // Claims in progress end promptly now; waiting for them means that once close resolves,
-    // no message is being delivered to this consumer.
-    await Promise.all(this.#claims);
-  }
 }

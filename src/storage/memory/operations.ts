@@ -125,14 +125,21 @@ export function claimEntries(
   worker: string,
   now: number,
   gated?: (task: string) => boolean,
+  maxRedeliveries?: number,
 ): Delivery[] {
   // Admission control is asked about every message before any is judged, as the Redis backend
   // computes the gate flags before it sends the claim script.
   const gates = delivered.map(({ entry }) => gated?.(entry.message.task) ?? false);
   const runnable: Delivery[] = [];
   delivered.forEach(({ entry, redelivered }, i) => {
-    if (claimOne(d, entry.message, worker, now, gates[i])) {
-      runnable.push({ id: entry.id, message: copyMessage(entry.message), redelivered });
+    const holder = d.stream.holder(entry.id);
+    const times = (holder?.deliveries ?? 1) - 1;
+    const abandoned = maxRedeliveries !== undefined && maxRedeliveries >= 0 &&
+      times > maxRedeliveries;
+    if (claimOne(d, entry.message, worker, now, gates[i] || abandoned)) {
+      const delivery: Delivery = { id: entry.id, message: copyMessage(entry.message), redelivered };
+      if (abandoned) delivery.abandoned = { times, workers: [...holder!.holders] };
+      runnable.push(delivery);
     } else {
       d.stream.remove(entry.id);
     }

@@ -7,6 +7,7 @@
 
 import type { TaskMessage } from "../backend.ts";
 import { WaitList } from "./structures.ts";
+import { pickReclaims, reclaimScan } from "../reclaim_policy.ts";
 
 /** Hands out stream ids like XADD `*`: the wall clock in ms, with a sequence within one ms. */
 export class IdSequence {
@@ -56,6 +57,8 @@ export interface PendingDelivery {
   consumer: string;
   deliveredAt: number;
   deliveries: number;
+  /** Consumers that held it before and lost it to a takeover, oldest first (the last ten). */
+  holders: string[];
 }
 
 /**
@@ -104,29 +107,32 @@ export class MemoryStream {
     for (const id of this.#undelivered) {
       if (taken.length >= count) break;
       this.#undelivered.delete(id);
-      this.#pending.set(id, { consumer, deliveredAt: Date.now(), deliveries: 1 });
+      this.#pending.set(id, { consumer, deliveredAt: Date.now(), deliveries: 1, holders: [] });
       taken.push({ id, message: this.#entries.get(id)! });
     }
     return taken;
   }
 
   /**
-   * Takes over up to `count` pending entries idle for at least `minIdleMs` (XAUTOCLAIM from
-   * `0-0`). Like Redis, it inspects at most ten times `count` pending entries per call.
+   * Takes over pending entries idle for at least `minIdleMs`, as the Redis consumer does: it
+   * looks at the first idle ones (XPENDING IDLE) and takes those `pickReclaims` chooses (XCLAIM).
    */
   reclaim(consumer: string, minIdleMs: number, count: number): StreamEntry[] {
     const now = Date.now();
-    const taken: StreamEntry[] = [];
-    let attempts = count * 10;
+    const idle: { id: string; times: number }[] = [];
+    const scan = reclaimScan(count);
     for (const [id, holder] of this.#pending) {
-      if (taken.length >= count || attempts-- <= 0) break;
-      if (now - holder.deliveredAt < minIdleMs) continue;
+      if (idle.length >= scan) break;
+      if (now - holder.deliveredAt >= minIdleMs) idle.push({ id, times: holder.deliveries });
+    }
+    return pickReclaims(idle, count).map((id) => {
+      const holder = this.#pending.get(id)!;
+      holder.holders = [...holder.holders, holder.consumer].slice(-10);
       holder.consumer = consumer;
       holder.deliveredAt = now;
       holder.deliveries++;
-      taken.push({ id, message: this.#entries.get(id)! });
-    }
-    return taken;
+      return { id, message: this.#entries.get(id)! };
+    });
   }
 
   /** Resets the idle time of pending entries and assigns them to `consumer` (XCLAIM IDLE 0). */

@@ -8,9 +8,17 @@
 
 import type { DocketKeys } from "../../keys.ts";
 import type { LuaScript } from "./script.ts";
+import { Buffer } from "node:buffer";
 
 /** One command argument: numbers are sent as decimal strings, bytes as they are. */
 export type Arg = string | number | Uint8Array;
+
+/** An argument as node-redis sends it: a string or a Buffer (bytes are not copied). */
+export function toArgument(arg: Arg): string | Buffer {
+  if (typeof arg === "number") return String(arg);
+  if (typeof arg === "string" || Buffer.isBuffer(arg)) return arg;
+  return Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
+}
 
 /** What these functions need of the Redis backend. */
 export interface RedisAccess {

@@ -8,9 +8,10 @@
  *
  * This file holds the write path (schedule, cancel, finish, moving due tasks) and the
  * connections; the rest lives next to it, each part taking the backend as a `RedisAccess`
- * (`access.ts`): batched adds (`add_now.ts`), a worker's consumer (`consumer.ts`), flow control
- * (`flow.ts`), the dead-letter set (`dead_letter.ts`), listings and `clear` (`pending.ts`), progress (`progress.ts`), the worker
- * registry (`registry.ts`) and the strike stream (`strikes.ts`).
+ * (`access.ts`): batched adds (`add_now.ts`), a worker's consumer (`consumer.ts`) and its group
+ * (`consumer_group.ts`), flow control (`flow.ts`), the dead-letter set (`dead_letter.ts`),
+ * listings and `clear` (`pending.ts`), progress (`progress.ts`), the worker registry
+ * (`registry.ts`), the strike stream (`strikes.ts`) and keys of the wrong type (`wrong_type.ts`).
  *
  * @module
  */
@@ -55,13 +56,14 @@ import { SentinelConnection } from "./sentinel.ts";
 import { ExplainedConnection, explainRefusal, type RefusalContext } from "./permissions.ts";
 import { warnIfEvicting } from "./eviction.ts";
 import { parseRedisUrl } from "./url.ts";
-import { parseRun } from "./messages.ts";
 import { type LuaScript, runScript } from "./script.ts";
-import type { Arg } from "./access.ts";
+import { type Arg, toArgument } from "./access.ts";
 import { scheduleScript } from "./scripts/schedule.ts";
 import { finishScript } from "./scripts/finish.ts";
 import { cancelScript } from "./scripts/cancel.ts";
 import { moveDueScript } from "./scripts/move_due.ts";
+import * as consumerGroup from "./consumer_group.ts";
+import * as wrongType from "./wrong_type.ts";
 import { AddNowBatcher } from "./add_now.ts";
 import { RedisConsumer } from "./consumer.ts";
 import * as deadLetter from "./dead_letter.ts";
@@ -74,12 +76,6 @@ import { eventPatterns, listen, readStats, statsArgs, statsKey } from "./events.
 
 /** How long a cancellation tombstone lives for a key with no record (fire-and-forget tasks). */
 const TOMBSTONE_TTL_MS = 3_600_000;
-
-function toArgument(arg: Arg): string | Buffer {
-  if (typeof arg === "number") return String(arg);
-  if (typeof arg === "string" || Buffer.isBuffer(arg)) return arg;
-  return Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
-}
 
 /** The storage operations of one docket on Redis. */
 export class RedisBackend implements Backend {
@@ -317,7 +313,8 @@ export class RedisBackend implements Backend {
     }
     if (untracked) args.push(...untracked);
     scriptKeys.push(statsKey(keys, now));
-    await this.run(finishScript, scriptKeys, args);
+    const reply = await this.run(finishScript, scriptKeys, args) as unknown[];
+    wrongType.reportUnrecorded(this, reply, requests, this.#warn);
   }
 
   async moveDue(now: number, limit: number): Promise<number> {
@@ -358,9 +355,8 @@ export class RedisBackend implements Backend {
     }
   }
 
-  async readRun(key: string): Promise<RunRecord | undefined> {
-    const flat = await this.send(["HGETALL", this.keys.runs(key)], true) as unknown[];
-    return parseRun(key, flat);
+  readRun(key: string): Promise<RunRecord | undefined> {
+    return wrongType.readRun(this, key);
   }
 
   readProgress(key: string): Promise<ProgressRecord | undefined> {
@@ -394,6 +390,14 @@ export class RedisBackend implements Backend {
 
   removeWorker(worker: string, tasks: string[]): Promise<void> {
     return registry.removeWorker(this, worker, tasks);
+  }
+
+  retireConsumer(worker: string): Promise<boolean> {
+    return consumerGroup.retireConsumer(this, worker);
+  }
+
+  pruneConsumers(now: number, staleMs: number, idleMs: number, limit: number): Promise<string[]> {
+    return consumerGroup.pruneConsumers(this, now, staleMs, idleMs, limit);
   }
 
   workers(now: number, staleMs: number, task?: string): Promise<WorkerRecord[]> {

@@ -1,6 +1,6 @@
 /**
  * A worker's consumer on Redis: claiming deliveries from the stream (new messages with
- * XREADGROUP, abandoned ones with XAUTOCLAIM, then the claim script), renewing what it holds,
+ * XREADGROUP, abandoned ones with XPENDING and XCLAIM, then the claim script), renewing what it holds,
  * and closing without stranding a read in progress.
  *
  * @module
@@ -11,6 +11,37 @@ import { commandOptions, type RedisConnection } from "./connection.ts";
 import { parseMessage, type RawEntry, text } from "./messages.ts";
 import type { Arg, GroupAccess } from "./access.ts";
 import { claimScript } from "./scripts/claim.ts";
+import { pickReclaims, reclaimScan } from "../reclaim_policy.ts";
+
+/** An entry as read, with what XPENDING said of it when it was taken over. */
+interface DeliveredEntry {
+  entry: RawEntry;
+  redelivered: boolean;
+  /** Times delivered counting this one; 0 when unknown. */
+  deliveries?: number;
+  /** The consumer that held it before the takeover. */
+  previous?: string;
+}
+
+/**
+ * Applies the claim script's verdict to a delivery: true when the worker gets it (to run, or to
+ * record as failed when it is abandoned or its record unusable).
+ */
+function judged(delivery: Delivery, verdict: unknown[], keys: { runs(key: string): string }) {
+  const code = text(verdict?.[0]);
+  if (code === "1") return true;
+  if (code === "A") {
+    const workers = text(verdict[2] ?? "").split("\n").filter(Boolean);
+    delivery.abandoned = { times: Number(verdict[1]), workers };
+    return true;
+  }
+  if (code === "E") {
+    const storeKey = keys.runs(delivery.message.key);
+    delivery.unusable = { storeKey, expected: "hash", reason: text(verdict[1]) };
+    return true;
+  }
+  return false;
+}
 
 function isNoGroup(error: unknown): boolean {
   return String((error as Error)?.message ?? "").startsWith("NOGROUP");
@@ -47,6 +78,7 @@ export class RedisConsumer implements Consumer {
     reclaimIdleMs?: number;
     now: number;
     gated?: (task: string) => boolean;
+    maxRedeliveries?: number;
   }): Promise<Delivery[]> {
     try {
       return await this.#claim(options);
@@ -63,21 +95,14 @@ export class RedisConsumer implements Consumer {
     reclaimIdleMs?: number;
     now: number;
     gated?: (task: string) => boolean;
+    maxRedeliveries?: number;
   }): Promise<Delivery[]> {
     const keys = this.#backend.keys;
-    const entries: { entry: RawEntry; redelivered: boolean }[] = [];
+    const entries: DeliveredEntry[] = [];
     if (options.reclaimIdleMs !== undefined) {
-      const reply = await this.#backend.send([
-        "XAUTOCLAIM",
-        keys.stream,
-        keys.group,
-        this.#name,
-        Math.max(0, Math.round(options.reclaimIdleMs)),
-        "0-0",
-        "COUNT",
-        options.count,
-      ], true) as [unknown, (RawEntry | null)[]];
-      for (const entry of reply[1]) if (entry) entries.push({ entry, redelivered: true });
+      entries.push(
+        ...await this.#reclaim(Math.max(0, Math.round(options.reclaimIdleMs)), options.count),
+      );
     }
     const remaining = options.count - entries.length;
     // Whether untracked messages read now need their tombstone check (see below).
@@ -126,20 +151,63 @@ export class RedisConsumer implements Consumer {
   }
 
   /**
+   * Takes over messages idle past the lease: XPENDING says who held each and how often it was
+   * delivered (for the redelivery cap and the abandoned error), `pickReclaims` chooses, and
+   * XCLAIM takes them (only those still idle: another worker may have been quicker).
+   */
+  async #reclaim(idle: number, count: number): Promise<DeliveredEntry[]> {
+    const keys = this.#backend.keys;
+    const pending = await this.#backend.send(
+      ["XPENDING", keys.stream, keys.group, "IDLE", idle, "-", "+", reclaimScan(count)],
+    ) as [string, string, number, number][];
+    if (pending.length === 0) return [];
+    const held = new Map(
+      pending.map(([id, consumer, , times]) => [String(id), { consumer, times }]),
+    );
+    const ids = pickReclaims(
+      [...held].map(([id, { times }]) => ({ id, times: Number(times) })),
+      count,
+    );
+    const claimed = await this.#backend.send(
+      ["XCLAIM", keys.stream, keys.group, this.#name, idle, ...ids],
+      true,
+    ) as (RawEntry | null)[];
+    const entries: DeliveredEntry[] = [];
+    for (const entry of claimed) {
+      if (!entry) continue;
+      const before = held.get(text(entry[0]));
+      entries.push({
+        entry,
+        redelivered: true,
+        deliveries: before ? Number(before.times) + 1 : 0,
+        previous: before?.consumer ?? "",
+      });
+    }
+    return entries;
+  }
+
+  /**
    * Judges delivered entries: malformed ones are reported and dropped, the rest go through the
    * claim script, except untracked new messages when `noTombstones` (nothing there could stop
    * them, and nothing is marked running for them): those run as they are.
    */
   async #claimEntries(
-    entries: { entry: RawEntry; redelivered: boolean }[],
-    options: { now: number; gated?: (task: string) => boolean; noTombstones?: boolean },
+    entries: DeliveredEntry[],
+    options: {
+      now: number;
+      gated?: (task: string) => boolean;
+      noTombstones?: boolean;
+      maxRedeliveries?: number;
+    },
   ): Promise<Delivery[]> {
     if (entries.length === 0) return [];
     const keys = this.#backend.keys;
     const candidates: Delivery[] = [];
+    const delivered: DeliveredEntry[] = [];
     const runnable: Delivery[] = [];
     const malformed: string[] = [];
-    for (const { entry: [rawId, flat], redelivered } of entries) {
+    for (const delivery of entries) {
+      const { entry: [rawId, flat], redelivered } = delivery;
       const id = text(rawId);
       const message = parseMessage(flat);
       if (typeof message === "string") {
@@ -155,6 +223,7 @@ export class RedisConsumer implements Consumer {
         runnable.push({ id, message, redelivered });
       } else {
         candidates.push({ id, message, redelivered });
+        delivered.push(delivery);
       }
     }
     if (malformed.length) {
@@ -165,8 +234,8 @@ export class RedisConsumer implements Consumer {
     }
     if (candidates.length === 0) return runnable;
     const scriptKeys = [keys.stream];
-    const args: Arg[] = [keys.group, this.#name, options.now];
-    for (const { id, message } of candidates) {
+    const args: Arg[] = [keys.group, this.#name, options.now, options.maxRedeliveries ?? -1];
+    for (const [i, { id, message }] of candidates.entries()) {
       scriptKeys.push(keys.runs(message.key));
       // The script needs the key and state channel only for tracked runs (their running event).
       const tracked = message.generation !== 0;
@@ -176,10 +245,12 @@ export class RedisConsumer implements Consumer {
         message.generation,
         options.gated?.(message.task) ? "1" : "0",
         tracked ? keys.stateChannel(message.key) : "",
+        delivered[i].deliveries ?? 1,
+        delivered[i].previous ?? "",
       );
     }
-    const verdicts = await this.#backend.run(claimScript, scriptKeys, args) as number[];
-    const claimed = candidates.filter((_, i) => Number(verdicts[i]) === 1);
+    const verdicts = await this.#backend.run(claimScript, scriptKeys, args) as unknown[][];
+    const claimed = candidates.filter((delivery, i) => judged(delivery, verdicts[i], keys));
     return runnable.length === 0 ? claimed : runnable.concat(claimed);
   }
 

@@ -20,6 +20,7 @@ import type {
   TaskMessage,
 } from "../backend.ts";
 import type { Arg, RedisAccess } from "./access.ts";
+import { WrongTypeKeyError } from "../../errors.ts";
 import { parseMessage, type RawEntry, text } from "./messages.ts";
 import { admitScript } from "./scripts/admit.ts";
 import { releaseScript } from "./scripts/release.ts";
@@ -94,6 +95,8 @@ export async function admit(
       return { outcome, when: Number(detail), wake };
     case "dropped":
       return { outcome, reason: detail, wake };
+    case "unusable":
+      throw new WrongTypeKeyError(keys.runs(message.key), "hash", detail);
     default:
       throw new Error(`unexpected reply from the admit script: ${JSON.stringify(reply)}`);
   }

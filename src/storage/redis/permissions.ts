@@ -26,10 +26,11 @@ export const DOCKET_COMMANDS: readonly string[] = [
   // streams: the work stream and the strike stream
   "xadd",
   "xack",
-  "xautoclaim",
   "xclaim",
   "xdel",
   "xgroup|create",
+  "xgroup|delconsumer",
+  "xinfo|consumers",
   "xlen",
   "xpending",
   "xrange",

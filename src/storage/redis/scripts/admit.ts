@@ -37,7 +37,8 @@ export const admitScript = defineScript(
 --   concurrency: max   debounce: settle (ms)   cooldown: window (ms)
 --   rate-limit: limit, per (ms), drop (1/0)
 -- Returns {outcome, detail, names of concurrency limits to wake...}: outcome is admitted,
--- parked (detail: the limit), rescheduled (detail: when), dropped (detail: why) or stale.
+-- parked (detail: the limit), rescheduled (detail: when), dropped (detail: why), stale, or
+-- unusable (detail: the error reading the runs hash; nothing was written).
 local stream, runs, queue, parked, progress, watch = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local group, worker = ARGV[1], ARGV[2]
 local now, lease, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -54,7 +55,9 @@ end
 
 local state = false
 if tracked then
-  local current = redis.call('HMGET', runs, 'state', 'gen')
+  -- A runs key of another type fails this one task (the worker records why), nothing else.
+  local current = redis.pcall('HMGET', runs, 'state', 'gen')
+  if type(current) == 'table' and current.err then return {'unusable', current.err} end
   state = current[1]
   if not ((state == 'queued' or state == 'scheduled' or state == 'running')
       and current[2] == generation) then

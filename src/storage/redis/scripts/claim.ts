@@ -11,44 +11,85 @@ import { defineScript } from "../script.ts";
  * record is live and carries the same generation; an untracked one only when no record (a
  * cancellation tombstone) exists. Claimed messages are marked running unless admission control
  * must decide first; the rest are acknowledged and deleted in one XACK and one XDEL.
+ *
+ * Each message is judged on its own: a runs key that cannot be read (it holds another type of
+ * value) makes that one message `unusable` (`E`), never the batch. A message redelivered more
+ * often than the cap allows comes back `abandoned` (`A`) and is not marked running; the workers
+ * that held it are kept in the record's `holders` field (newline-separated, the last ten). Both
+ * stay pending: the worker records them failed through the finish script, which acknowledges.
  */
 export const claimScript = defineScript(
   "claim",
   `
 -- KEYS[1] stream of due work; KEYS[1 + i] runs hash of the i-th message
 -- ARGV[1] consumer group    ARGV[2] worker name    ARGV[3] now (epoch ms)
--- then 5 values per message: stream id, task key, generation, gated (1/0), state channel
--- Returns one verdict per message: 1 run it, 0 dropped (stale, cancelled or finished).
+-- ARGV[4] most redeliveries a message may have and still run (-1: no cap)
+-- then 7 values per message: stream id, task key, generation, gated (1/0), state channel,
+--   times delivered counting this one (0 unknown), the consumer that held it before ('' none)
+-- Returns one verdict per message: {'1'} run it, {'0'} dropped (stale, cancelled or finished),
+-- {'A', times abandoned, holders} abandoned past the cap, {'E', error} runs key unusable.
 local stream = KEYS[1]
-local group, worker, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local group, worker, now, cap = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local verdicts, dropped = {}, {}
-local count = (#ARGV - 3) / 5
+local PER = 7
+local count = (#ARGV - 4) / PER
+
+local function holders_with(previous, before)
+  local list = {}
+  if before and before ~= '' then
+    for name in string.gmatch(before, '[^\\n]+') do list[#list + 1] = name end
+  end
+  if previous ~= '' then list[#list + 1] = previous end
+  while #list > 10 do table.remove(list, 1) end
+  return table.concat(list, '\\n')
+end
+
 for i = 1, count do
-  local base = 3 + (i - 1) * 5
+  local base = 4 + (i - 1) * PER
   local id, key, generation = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
   local gated, channel = ARGV[base + 4] == '1', ARGV[base + 5]
+  local deliveries, previous = tonumber(ARGV[base + 6]), ARGV[base + 7]
+  local abandoned = cap >= 0 and deliveries - 1 > cap
   local runs = KEYS[1 + i]
-  local live
+  local verdict
   if generation == '0' then
-    live = redis.call('EXISTS', runs) == 0
+    if redis.call('EXISTS', runs) ~= 0 then
+      verdict = {'0'}
+    elseif abandoned then
+      verdict = {'A', deliveries - 1, previous}
+    else
+      verdict = {'1'}
+    end
   else
-    local current = redis.call('HMGET', runs, 'state', 'gen', 'when')
-    local state = current[1]
-    live = (state == 'queued' or state == 'scheduled' or state == 'running')
-      and current[2] == generation
-    if live and not gated then
-      redis.call('HSET', runs, 'state', 'running', 'worker', worker, 'started', now)
-      redis.call('HDEL', runs, 'sid')
-      redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = 'running',
-        worker = worker, startedAt = now, when = tonumber(current[3])}))
+    local current = redis.pcall('HMGET', runs, 'state', 'gen', 'when', 'holders')
+    if type(current) == 'table' and current.err then
+      verdict = {'E', current.err}
+    else
+      local state = current[1]
+      local live = (state == 'queued' or state == 'scheduled' or state == 'running')
+        and current[2] == generation
+      if not live then
+        verdict = {'0'}
+      elseif deliveries > 1 then
+        local holders = holders_with(previous, current[4])
+        redis.call('HSET', runs, 'holders', holders)
+        if abandoned then verdict = {'A', deliveries - 1, holders} end
+      elseif current[4] then
+        redis.call('HDEL', runs, 'holders')
+      end
+      if not verdict then
+        verdict = {'1'}
+        if not gated then
+          redis.call('HSET', runs, 'state', 'running', 'worker', worker, 'started', now)
+          redis.call('HDEL', runs, 'sid')
+          redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key,
+            state = 'running', worker = worker, startedAt = now, when = tonumber(current[3])}))
+        end
+      end
     end
   end
-  if live then
-    verdicts[i] = 1
-  else
-    verdicts[i] = 0
-    dropped[#dropped + 1] = id
-  end
+  verdicts[i] = verdict
+  if verdict[1] == '0' then dropped[#dropped + 1] = id end
 end
 if #dropped > 0 then
   redis.call('XACK', stream, group, unpack(dropped))

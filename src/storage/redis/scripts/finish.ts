@@ -21,6 +21,11 @@ import { DEAD_LETTER_LUA } from "./dead_letter.ts";
  * how they ended, the durations of tracked runs (from the record's start time) in buckets, and
  * the stream's depth; the hash expires after the stats TTL, so the counters cost no round trip
  * of their own and stay bounded.
+ *
+ * Each run is recorded on its own: a runs or progress key that holds another type of value is
+ * skipped (and reported back), while its message is still acknowledged, its terminal event still
+ * published and its dead-letter entry still written, so one bad key never holds up the batch or
+ * comes back on redelivery. A stats hash of another type is skipped the same way.
  */
 export const finishScript = defineScript(
   "finish",
@@ -39,8 +44,10 @@ export const finishScript = defineScript(
 -- then 11 values per dead-letter entry: generation of its run ('0' untracked), task key, task
 --   name, payload, when, attempt, worker, error name, error message, error stack, ttl (ms)
 -- then the stream ids of untracked runs (nothing to record: only acknowledged)
+-- Returns {acknowledged count, then per run that could not be recorded: task key, error}.
 ${DEAD_LETTER_LUA}
 local stream, failed_index, stats = KEYS[1], KEYS[2], KEYS[#KEYS]
+local unrecorded = {}
 local group, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = {}
 local count, letters = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -58,8 +65,13 @@ for i = 1, count do
   local channel = ARGV[base + 8]
   local runs, progress = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
   if generation ~= '0' then
-    local current = redis.call('HMGET', runs, 'gen', 'sid', 'started')
-    if current[1] == generation then
+    local current = redis.pcall('HMGET', runs, 'gen', 'sid', 'started')
+    if type(current) == 'table' and current.err then
+      -- Nothing can be recorded there; the failure still goes to the dead-letter set.
+      unrecorded[#unrecorded + 1] = key
+      unrecorded[#unrecorded + 1] = current.err
+      current_runs[key .. ' ' .. generation] = true
+    elseif current[1] == generation then
       local started = tonumber(current[3])
       if started then
         -- Buckets grow by a factor of sqrt(2): src/stats/minute_stats.ts reads them back.
@@ -84,9 +96,13 @@ for i = 1, count do
       end
     end
     -- Every progress record carries its generation: without one there is no record to remove.
-    local progress_generation = tonumber(redis.call('HGET', progress, 'gen'))
-    if progress_generation ~= nil and progress_generation <= tonumber(generation) then
-      redis.call('DEL', progress)
+    -- (A progress key of another type is left alone: it is not this run's record.)
+    local progress_generation = redis.pcall('HGET', progress, 'gen')
+    if type(progress_generation) ~= 'table' then
+      progress_generation = tonumber(progress_generation)
+      if progress_generation ~= nil and progress_generation <= tonumber(generation) then
+        redis.call('DEL', progress)
+      end
     end
     local event = {type = 'state', key = key, state = state, completedAt = now}
     if error_text ~= '' then event.error = error_text end
@@ -108,13 +124,16 @@ if #ids > 0 then
   redis.call('XACK', stream, group, unpack(ids))
   redis.call('XDEL', stream, unpack(ids))
 end
+-- Counters are best effort: pcall, so a stats key of another type never fails the batch.
 local states = {'completed', 'failed', 'cancelled'}
 for i = 1, 3 do
-  if ARGV[6 + i] ~= '0' then redis.call('HINCRBY', stats, states[i], ARGV[6 + i]) end
+  if ARGV[6 + i] ~= '0' then redis.pcall('HINCRBY', stats, states[i], ARGV[6 + i]) end
 end
-for bucket, n in pairs(durations) do redis.call('HINCRBY', stats, bucket, n) end
-redis.call('HSET', stats, 'depth', redis.call('XLEN', stream))
-redis.call('PEXPIRE', stats, ARGV[6])
-return #ids
+for bucket, n in pairs(durations) do redis.pcall('HINCRBY', stats, bucket, n) end
+redis.pcall('HSET', stats, 'depth', redis.call('XLEN', stream))
+redis.pcall('PEXPIRE', stats, ARGV[6])
+local reply = {#ids}
+for _, value in ipairs(unrecorded) do reply[#reply + 1] = value end
+return reply
 `,
 );

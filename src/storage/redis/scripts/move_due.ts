@@ -29,12 +29,22 @@ for i = 1, count do
   local score = redis.call('ZSCORE', queue, key)
   if score and tonumber(score) <= now then
     redis.call('ZREM', queue, key)
-    local fields = redis.call('HGETALL', parked)
-    if #fields > 0 then
-      local id = redis.call('XADD', stream, '*', unpack(fields))
-      redis.call('DEL', parked)
+    -- Keys of another type (written by something else) are skipped, never the batch: a parked
+    -- entry that cannot be read is dropped; a message the stream refuses is left out.
+    local fields = redis.pcall('HGETALL', parked)
+    if type(fields) == 'table' and fields.err then
+      fields = {}
+    end
+    local id = false
+    if #fields > 0 and #fields % 2 == 0 then
+      id = redis.pcall('XADD', stream, '*', unpack(fields))
+      if type(id) == 'table' then id = false end
+    end
+    if #fields > 0 then redis.call('DEL', parked) end
+    if id then
       moved = moved + 1
-      if redis.call('HGET', runs, 'state') == 'scheduled' then
+      local state = redis.pcall('HGET', runs, 'state')
+      if state == 'scheduled' then
         redis.call('HSET', runs, 'state', 'queued', 'sid', id)
         redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = 'queued',
           when = tonumber(score)}))
