@@ -72,7 +72,8 @@ import * as pending from "./pending.ts";
 import * as progress from "./progress.ts";
 import * as registry from "./registry.ts";
 import * as strikes from "./strikes.ts";
-import { eventPatterns, listen, readStats, statsArgs, statsKey } from "./events.ts";
+import { eventPatterns, listen, readStats } from "./events.ts";
+import { finishCall } from "./finish.ts";
 
 /** How long a cancellation tombstone lives for a key with no record (fire-and-forget tasks). */
 const TOMBSTONE_TTL_MS = 3_600_000;
@@ -267,53 +268,8 @@ export class RedisBackend implements Backend {
 
   async finish(requests: FinishRequest[], now: number, ttlMs: number): Promise<void> {
     if (requests.length === 0) return;
-    const keys = this.keys;
-    const scriptKeys = [keys.stream, keys.failed];
-    const args: Arg[] = [keys.group, now, ttlMs, 0, 0, ...statsArgs(requests)];
-    let untracked: string[] | undefined;
-    let letters: FinishRequest[] | undefined;
-    for (const request of requests) {
-      if (request.deadLetter) (letters ??= []).push(request);
-      if (request.generation === 0) {
-        (untracked ??= []).push(request.id);
-        continue;
-      }
-      args[3] = (args[3] as number) + 1;
-      scriptKeys.push(keys.runs(request.key), keys.progress(request.key));
-      args.push(
-        request.id,
-        request.key,
-        request.generation,
-        request.state,
-        request.error ?? "",
-        request.failure ?? "",
-        request.result ?? "",
-        keys.stateChannel(request.key),
-      );
-    }
-    if (letters) {
-      args[4] = letters.length;
-      for (const { key, generation, deadLetter } of letters) {
-        const letter = deadLetter!;
-        scriptKeys.push(keys.failedEntry(key), keys.failedByTask(letter.task));
-        args.push(
-          generation,
-          key,
-          letter.task,
-          letter.data,
-          Math.round(letter.when),
-          letter.attempt,
-          letter.worker,
-          letter.errorName,
-          letter.errorMessage,
-          letter.errorStack ?? "",
-          letter.ttlMs,
-        );
-      }
-    }
-    if (untracked) args.push(...untracked);
-    scriptKeys.push(statsKey(keys, now));
-    const reply = await this.run(finishScript, scriptKeys, args) as unknown[];
+    const call = finishCall(this.keys, requests, now, ttlMs);
+    const reply = await this.run(finishScript, call.keys, call.args) as unknown[];
     wrongType.reportUnrecorded(this, reply, requests, this.#warn);
   }
 
