@@ -82,13 +82,13 @@ export { Cooldown } from "./src/behaviours/cooldown.ts";
 export type { CooldownBehaviour, CooldownOptions } from "./src/behaviours/cooldown.ts";
 export { RateLimit } from "./src/behaviours/rate_limit.ts";
 export type { RateLimitBehaviour, RateLimitOptions } from "./src/behaviours/rate_limit.ts";
-export type { Progress } from "./src/worker/progress.ts";
 export { VERSION } from "./src/version.ts";
 export { ExecutionState } from "./src/types.ts";
 export type {
   Disposition,
   ExecutionEvent,
   Payload,
+  Progress,
   ProgressEvent,
   ProgressInfo,
   StateEvent,

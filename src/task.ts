@@ -7,7 +7,7 @@
 import type { Docket } from "./docket.ts";
 import type { Execution } from "./execution.ts";
 import type { Logger } from "./logging/logger.ts";
-import type { Progress } from "./worker/progress.ts";
+import type { Payload, Progress } from "./types.ts";
 import type { TaskHook } from "./hooks.ts";
 import type { Dependency, ResolvedDependencies } from "./dependencies.ts";
 import { defineTask, type LoggedSpec, type TaskDefinition } from "./definition.ts";
@@ -16,7 +16,6 @@ import { Timeout, type TimeoutBehaviour, type TimeoutControl } from "./behaviour
 import type { RetryBehaviour, RetryControl } from "./behaviours/retry.ts";
 import type { PerpetualBehaviour, PerpetualControl } from "./behaviours/perpetual.ts";
 import type { CronBehaviour } from "./behaviours/cron.ts";
-import type { Payload } from "./types.ts";
 
 /**
  * The worker running a task, as the task sees it (`ctx.worker`).
