@@ -39,6 +39,17 @@ export { task } from "./src/task.ts";
 export type { RunningWorker, Task, TaskContext, TaskDeps, TaskOptions } from "./src/task.ts";
 export type { LoggedSpec, TaskDefinition, TaskLike } from "./src/definition.ts";
 export type {
+  AddCall,
+  AddManyCall,
+  ExecutionsFor,
+  PayloadArgs,
+  PayloadOf,
+  ResultOf,
+  RunOf,
+  ScheduleEntries,
+  ScheduleEntryFor,
+} from "./src/task_types.ts";
+export type {
   AdmissionControl,
   RetryDecision,
   RunHandle,

@@ -39,6 +39,17 @@ export interface TaskDefinition {
 // deno-lint-ignore no-explicit-any
 export type TaskLike = TaskDefinition | ((payload: any, ctx: any) => unknown);
 
+/**
+ * The tasks of a `docket.schedule` call, one per entry: each a task or a registered name.
+ *
+ * @example
+ * ```ts ignore
+ * import type { TaskList } from "@docket/core";
+ * const tasks: TaskList = [double, "trace"];
+ * ```
+ */
+export type TaskList = readonly (TaskLike | string)[];
+
 /** True for objects made by `task()`. */
 export function isTaskDefinition(value: unknown): value is TaskDefinition {
   return typeof value === "object" && value !== null &&
