@@ -273,11 +273,13 @@ export class Execution<R = unknown> {
   /**
    * Waits for the task to finish and returns its result; rejects with the task's own error, with
    * `ExecutionCancelledError`, or with a `TimeoutError` when the wait runs out. Waits on pub/sub,
-   * without polling. Refuses at once on a docket that keeps nothing (`executionTtl: 0`).
+   * without polling. Refuses at once on a docket that keeps nothing (`executionTtl: 0`). The
+   * result has the task's result type `R` (what its run function returns, awaited).
    *
    * @example
    * ```ts ignore
-   * const result = await execution.getResult({ timeout: { minutes: 1 } });
+   * const execution = await docket.add(double)({ n: 21 }); // Execution<number>
+   * const n: number = await execution.getResult({ timeout: { minutes: 1 } });
    * ```
    */
   async getResult(options: GetResultOptions = {}): Promise<R> {
