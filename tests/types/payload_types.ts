@@ -13,10 +13,12 @@ import {
   type PayloadOf,
   Perpetual,
   type ResultOf,
+  type ScheduleEntry,
   type Task,
   task,
   type TaskContext,
   type TaskDefinition,
+  type TaskLike,
 } from "../../mod.ts";
 import type { Equal, Expect } from "./_expect.ts";
 
@@ -133,6 +135,14 @@ async function _byName() {
 
   // @ts-expect-error a loosely typed execution's result is unknown, not a number
   const _n: number = await loose.getResult();
+
+  const chosen = (Date.now() % 2 ? double : "trace") as TaskLike | string;
+  const either = await docket.add(chosen)({ message: "loose" });
+  type _either = Expect<Equal<typeof either, Execution<unknown>>>;
+
+  // A typed execution is still an Execution, for code that handles any of them.
+  const all: Execution[] = [typed, loose, ...(await docket.addMany(double)([{ n: 1 }]))];
+  return all;
 }
 
 // --- replace, addMany, schedule -----------------------------------------------------------------
@@ -161,6 +171,9 @@ async function _otherWays() {
   const mapped = await docket.schedule([1, 2].map((n) => ({ task: double, payload: { n } })));
   type _mapped = Expect<Equal<typeof mapped, Execution<number>[]>>;
   await docket.schedule([{ task: untyped }, { task: "trace" }]);
+  const built: ScheduleEntry[] = [{ task: "trace", payload: { message: "built elsewhere" } }];
+  const fromBuilt = await docket.schedule(built);
+  type _fromBuilt = Expect<Equal<typeof fromBuilt, Execution<unknown>[]>>;
 
   // @ts-expect-error each schedule entry's payload is checked against its own task
   await docket.schedule([{ task: double, payload: { n: 1 } }, { task: greet, payload: { n: 1 } }]);
