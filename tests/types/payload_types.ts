@@ -10,15 +10,18 @@ import {
   Agenda,
   type Docket,
   type Execution,
+  fail,
   type PayloadOf,
   Perpetual,
   type ResultOf,
   type ScheduleEntry,
+  sleep,
   type Task,
   task,
   type TaskContext,
   type TaskDefinition,
   type TaskLike,
+  trace,
 } from "../../mod.ts";
 import type { Equal, Expect } from "./_expect.ts";
 
@@ -143,6 +146,20 @@ async function _byName() {
   // A typed execution is still an Execution, for code that handles any of them.
   const all: Execution[] = [typed, loose, ...(await docket.addMany(double)([{ n: 1 }]))];
   return all;
+}
+
+// --- the built-in tasks are typed too -----------------------------------------------------------
+
+async function _builtins() {
+  await docket.add(trace)({ message: "milestone" });
+  await docket.add(trace)();
+  await docket.add(sleep, { key: "nap" })({ seconds: 30 });
+  const failed = await docket.add(fail)({ message: "on purpose" });
+  type _failed = Expect<Equal<typeof failed, Execution<never>>>;
+  // @ts-expect-error trace takes a message string
+  await docket.add(trace)({ message: 1 });
+  // @ts-expect-error sleep takes seconds, not a duration object
+  await docket.add(sleep)({ seconds: { minutes: 1 } });
 }
 
 // --- replace, addMany, schedule -----------------------------------------------------------------
