@@ -37,7 +37,13 @@ export { Worker } from "./src/worker/worker.ts";
 export type { WorkerOptions } from "./src/worker/worker.ts";
 export { task } from "./src/task.ts";
 export type { RunningWorker, Task, TaskContext, TaskDeps, TaskOptions } from "./src/task.ts";
-export type { LoggedSpec, TaskDefinition, TaskDefinitionOf, TaskLike } from "./src/definition.ts";
+export type {
+  LoggedSpec,
+  TaskDefinition,
+  TaskDefinitionOf,
+  TaskLike,
+  TaskList,
+} from "./src/definition.ts";
 export type {
   AddCall,
   AddManyCall,
