@@ -38,7 +38,24 @@ export { Worker } from "./src/worker/worker.ts";
 export type { WorkerOptions } from "./src/worker/worker.ts";
 export { task } from "./src/task.ts";
 export type { RunningWorker, Task, TaskContext, TaskDeps, TaskOptions } from "./src/task.ts";
-export type { LoggedSpec, TaskDefinition, TaskLike } from "./src/definition.ts";
+export type {
+  LoggedSpec,
+  TaskDefinition,
+  TaskDefinitionOf,
+  TaskLike,
+  TaskList,
+} from "./src/definition.ts";
+export type {
+  AddCall,
+  AddManyCall,
+  ExecutionsFor,
+  PayloadArgs,
+  PayloadOf,
+  ResultOf,
+  RunOf,
+  ScheduleEntries,
+  ScheduleEntryFor,
+} from "./src/task_types.ts";
 export type {
   AdmissionControl,
   RetryDecision,
@@ -83,13 +100,13 @@ export { Cooldown } from "./src/behaviours/cooldown.ts";
 export type { CooldownBehaviour, CooldownOptions } from "./src/behaviours/cooldown.ts";
 export { RateLimit } from "./src/behaviours/rate_limit.ts";
 export type { RateLimitBehaviour, RateLimitOptions } from "./src/behaviours/rate_limit.ts";
-export type { Progress } from "./src/worker/progress.ts";
 export { VERSION } from "./src/version.ts";
 export { ExecutionState } from "./src/types.ts";
 export type {
   Disposition,
   ExecutionEvent,
   Payload,
+  Progress,
   ProgressEvent,
   ProgressInfo,
   StateEvent,

@@ -7,9 +7,10 @@
 import type { Docket } from "./docket.ts";
 import type { ScheduleEntry } from "./docket_schedule.ts";
 import type { Execution } from "./execution.ts";
-import { type TaskLike, toDefinition } from "./definition.ts";
+import { type TaskDefinition, type TaskLike, toDefinition } from "./definition.ts";
 import type { Duration, When } from "./duration.ts";
 import type { Payload } from "./types.ts";
+import type { PayloadArgs, PayloadOf } from "./task_types.ts";
 import { planScatter } from "./agenda_plan.ts";
 
 /**
@@ -68,7 +69,8 @@ export class Agenda implements Iterable<AgendaEntry> {
   /**
    * Records a task: returns a function that takes its payload (default `{}`) and adds it to the
    * agenda (and returns the agenda). Nothing is scheduled until `scatter`. A task given by name
-   * is checked against the docket when scattered.
+   * is checked against the docket when scattered. The payload is typed by the task, as in
+   * `docket.add`; a task given by name takes any payload.
    *
    * @example
    * ```ts ignore
@@ -76,10 +78,10 @@ export class Agenda implements Iterable<AgendaEntry> {
    * agenda.add("send_email", { key: "welcome-u1" })({ userId: "u1", template: "welcome" });
    * ```
    */
-  add<P extends Payload = Payload>(
-    task: TaskLike | string,
+  add<T extends TaskLike = TaskDefinition>(
+    task: T | string,
     options: { key?: string } = {},
-  ): (payload?: P) => Agenda {
+  ): (...payload: PayloadArgs<PayloadOf<T>>) => Agenda {
     if (typeof task === "string") {
       if (!task) throw new TypeError("a task name must be a non-empty string");
     } else {
@@ -89,7 +91,7 @@ export class Agenda implements Iterable<AgendaEntry> {
     if (key !== undefined && (typeof key !== "string" || !key)) {
       throw new TypeError(`key must be a non-empty string, got ${String(key)}`);
     }
-    return (payload?: P) => {
+    return (payload?: Payload) => {
       const value: Payload = payload ?? {};
       if (value === null || typeof value !== "object" || Array.isArray(value)) {
         throw new TypeError(

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { defineTask, type TaskDefinition } from "./definition.ts";
+import { defineTask, type TaskDefinition, type TaskDefinitionOf } from "./definition.ts";
 import { Retry } from "./behaviours/retry.ts";
 
 interface BuiltinContext {
@@ -33,7 +33,7 @@ function since(when: Date): string {
  * await docket.add("trace")({ message: "Processing batch 123" }); // by name works too
  * ```
  */
-export const trace: TaskDefinition = defineTask({
+export const trace: TaskDefinitionOf<{ message?: string }, void> = defineTask({
   name: "trace",
   hooks: [],
   logged: { message: true },
@@ -58,7 +58,7 @@ export const trace: TaskDefinition = defineTask({
  * await execution.getResult().catch((error) => console.log(error.message));
  * ```
  */
-export const fail: TaskDefinition = defineTask({
+export const fail: TaskDefinitionOf<{ message?: string }, never> = defineTask({
   name: "fail",
   hooks: [Retry({ attempts: 2 })],
   logged: { message: true },
@@ -82,7 +82,7 @@ export const fail: TaskDefinition = defineTask({
  * await docket.cancel("nap");
  * ```
  */
-export const sleep: TaskDefinition = defineTask({
+export const sleep: TaskDefinitionOf<{ seconds?: number }, void> = defineTask({
   name: "sleep",
   hooks: [],
   logged: { seconds: true },

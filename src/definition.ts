@@ -35,9 +35,36 @@ export interface TaskDefinition {
   readonly deps?: Readonly<Record<string, Dependency<unknown>>>;
 }
 
+/**
+ * A definition whose body is typed by its payload `P` and result `R`, so that `docket.add` checks
+ * payloads against it (what `task()` returns is one; the built-in tasks are too).
+ *
+ * @example
+ * ```ts
+ * import { type TaskDefinitionOf, trace } from "@docket/core";
+ * const traced: TaskDefinitionOf<{ message?: string }, void> = trace;
+ * ```
+ */
+export interface TaskDefinitionOf<P, R> extends TaskDefinition {
+  /** The body, typed by payload and result. */
+  // deno-lint-ignore no-explicit-any
+  readonly run: (payload: P, ctx: any) => R | Promise<R>;
+}
+
 /** Anything `register` and `add` accept as a task. */
 // deno-lint-ignore no-explicit-any
 export type TaskLike = TaskDefinition | ((payload: any, ctx: any) => unknown);
+
+/**
+ * The tasks of a `docket.schedule` call, one per entry: each a task or a registered name.
+ *
+ * @example
+ * ```ts ignore
+ * import type { TaskList } from "@docket/core";
+ * const tasks: TaskList = [double, "trace"];
+ * ```
+ */
+export type TaskList = readonly (TaskLike | string)[];
 
 /** True for objects made by `task()`. */
 export function isTaskDefinition(value: unknown): value is TaskDefinition {
@@ -45,8 +72,14 @@ export function isTaskDefinition(value: unknown): value is TaskDefinition {
     (value as Record<symbol, unknown>)[TASK_DEFINITION] === true;
 }
 
-/** Builds a definition from its parts, checking them. */
-export function defineTask(parts: Omit<TaskDefinition, typeof TASK_DEFINITION>): TaskDefinition {
+/** Builds a definition from its parts, checking them; typed by its run function. */
+// deno-lint-ignore no-explicit-any
+export function defineTask<P = any, R = unknown>(
+  parts: Omit<TaskDefinition, typeof TASK_DEFINITION | "run"> & {
+    // deno-lint-ignore no-explicit-any
+    readonly run: (payload: P, ctx: any) => R | Promise<R>;
+  },
+): TaskDefinitionOf<P, R> {
   if (typeof parts.run !== "function") {
     throw new TypeError(`task "${parts.name}" needs a run function`);
   }

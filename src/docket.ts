@@ -12,12 +12,13 @@ import { DocketKeys } from "./keys.ts";
 import { decodeValue } from "./codec.ts";
 import type { When } from "./duration.ts";
 import { Execution, type ExecutionHost } from "./execution.ts";
-import { type TaskDefinition, type TaskLike, toDefinition } from "./definition.ts";
+import { type TaskDefinition, type TaskLike, type TaskList, toDefinition } from "./definition.ts";
 import { TaskRegistry } from "./task_registry.ts";
 import type { Logger } from "./logging/logger.ts";
 import { StrikeList } from "./strikes/strike_list.ts";
 import { makeStrikeInstruction } from "./strikes/strike_set.ts";
 import type { Payload } from "./types.ts";
+import type { AddCall, AddManyCall, ExecutionsFor, ScheduleEntries } from "./task_types.ts";
 import { builtinTasks } from "./builtin_tasks.ts";
 import * as deadLetter from "./dead_letter/failed.ts";
 import {
@@ -139,47 +140,48 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   /**
    * Schedules a task: returns a function that takes the payload. `when` defaults to now and
    * `key` to a new UUIDv7, both fixed each time that function is called. A key that is already
-   * scheduled, queued or running is left alone (`already_scheduled`).
+   * scheduled, queued or running is left alone (`already_scheduled`). The payload is typed by the
+   * task and the execution by its result; by name, both are loose (or `add<typeof task>(name)`).
    *
    * @example
    * ```ts ignore
-   * await docket.add(processOrder)({ customerId: "1001", items: ["a"] });
+   * const execution = await docket.add(double)({ n: 21 }); // docket.add(double)({}) is refused
+   * const n: number = await execution.getResult();
    * await docket.add(processOrder, { when: Date.now() + 60_000, key: "order-1002" })({
    *   customerId: "1002",
    *   items: [],
    * });
    * ```
    */
-  add<P extends Payload = Payload>(
-    task: TaskLike | string,
-    options: AddOptions = {},
-  ): (payload?: P) => Promise<Execution> {
+  add<T extends TaskLike = TaskDefinition>(task: T | string, options: AddOptions = {}): AddCall<T> {
     const { name } = this.resolveTask(task);
-    return (payload?: P) => this.#writeOne("add", name, options, payload ?? {});
+    const call = (payload?: Payload) => this.#writeOne("add", name, options, payload ?? {});
+    return call as AddCall<T>;
   }
 
   /**
-   * Schedules many tasks of one kind in one round trip.
+   * Schedules many tasks of one kind in one round trip; payloads are typed as in `add`.
    *
    * @example
    * ```ts ignore
    * await docket.addMany(sendEmail)([{ to: "a@example.com" }, { to: "b@example.com" }]);
    * ```
    */
-  addMany<P extends Payload = Payload>(
-    task: TaskLike | string,
+  addMany<T extends TaskLike = TaskDefinition>(
+    task: T | string,
     options: { when?: When } = {},
-  ): (payloads: P[]) => Promise<Execution[]> {
+  ): AddManyCall<T> {
     const { name } = this.resolveTask(task);
-    return (payloads: P[]) => this.#write("add", name, options, payloads);
+    return ((payloads: readonly Payload[]) =>
+      this.#write("add", name, options, payloads)) as AddManyCall<T>;
   }
 
   /**
    * Schedules many tasks, each with its own task, payload, `when` and `key`, in one round trip
    * (what `Agenda.scatter` uses). Every name is checked and every payload encoded before anything
    * is written: an unregistered name throws `UnknownTaskError` and nothing is scheduled. Each
-   * entry behaves as `add` (`scheduled`, `already_scheduled` or `struck`). If the store fails
-   * part-way, a {@linkcode ScheduleError} says how many tasks were scheduled.
+   * entry behaves, and is typed, as `add` (`scheduled`, `already_scheduled` or `struck`). If the
+   * store fails part-way, a {@linkcode ScheduleError} says how many tasks were scheduled.
    *
    * @example
    * ```ts ignore
@@ -189,28 +191,30 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * ]);
    * ```
    */
+  schedule<const T extends TaskList>(entries: ScheduleEntries<T>): Promise<ExecutionsFor<T>>;
   async schedule(entries: readonly ScheduleEntry[]): Promise<Execution[]> {
     this.#assertOpen();
     return await scheduleEntries(this, entries);
   }
 
   /**
-   * Schedules a task under `key`, superseding whatever was scheduled under it.
+   * Schedules a task under `key`, superseding whatever was scheduled under it; typed as `add`.
    *
    * @example
    * ```ts ignore
    * await docket.replace(processOrder, { when: Date.now() + 5_000, key: "order-1002" })(payload);
    * ```
    */
-  replace<P extends Payload = Payload>(
-    task: TaskLike | string,
+  replace<T extends TaskLike = TaskDefinition>(
+    task: T | string,
     options: { when?: When; key: string },
-  ): (payload?: P) => Promise<Execution> {
+  ): AddCall<T> {
     if (typeof options?.key !== "string" || !options.key) {
       throw new TypeError("replace needs a key: replace(task, { key, when? })");
     }
     const { name } = this.resolveTask(task);
-    return (payload?: P) => this.#writeOne("replace", name, options, payload ?? {});
+    const call = (payload?: Payload) => this.#writeOne("replace", name, options, payload ?? {});
+    return call as AddCall<T>;
   }
 
   /** `#write` for a single task (`add` and `replace`), without the lists. */
@@ -236,7 +240,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     mode: ScheduleMode,
     name: string,
     options: AddOptions,
-    payloads: Payload[],
+    payloads: readonly Payload[],
   ): Promise<Execution[]> {
     this.#assertOpen();
     const now = Date.now();

@@ -27,7 +27,8 @@ export interface AddOptions {
 
 /**
  * One task for {@linkcode Docket.schedule}: the task (or its registered name), its payload, and
- * where and when it goes (`when` defaults to now, `key` to a new UUIDv7).
+ * where and when it goes (`when` defaults to now, `key` to a new UUIDv7). Loosely typed: a list
+ * written inline is checked entry by entry against each task (see `ScheduleEntryFor`).
  *
  * @example
  * ```ts ignore

@@ -77,14 +77,16 @@ const optionalDate = (ms: number | undefined | null) =>
 
 /**
  * An execution of a task. `add` returns one; `getExecution` and `snapshot` read them back.
+ * `R` is the task's result type: `docket.add(task)` gives an `Execution` of the awaited return
+ * type of the task's run function; one read back by key (or added by name) is `Execution<unknown>`.
  *
  * @example
  * ```ts ignore
  * const execution = await docket.add(processOrder)({ customerId: "1001", items: ["a"] });
- * const result = await execution.getResult({ timeout: { seconds: 30 } });
+ * const { processed } = await execution.getResult({ timeout: { seconds: 30 } }); // a number
  * ```
  */
-export class Execution {
+export class Execution<R = unknown> {
   /** The task key. */
   readonly key: string;
   /** The registered name the task was sent under. */
@@ -271,14 +273,16 @@ export class Execution {
   /**
    * Waits for the task to finish and returns its result; rejects with the task's own error, with
    * `ExecutionCancelledError`, or with a `TimeoutError` when the wait runs out. Waits on pub/sub,
-   * without polling. Refuses at once on a docket that keeps nothing (`executionTtl: 0`).
+   * without polling. Refuses at once on a docket that keeps nothing (`executionTtl: 0`). The
+   * result has the task's result type `R` (what its run function returns, awaited).
    *
    * @example
    * ```ts ignore
-   * const result = await execution.getResult({ timeout: { minutes: 1 } });
+   * const execution = await docket.add(double)({ n: 21 }); // Execution<number>
+   * const n: number = await execution.getResult({ timeout: { minutes: 1 } });
    * ```
    */
-  async getResult(options: GetResultOptions = {}): Promise<unknown> {
+  async getResult(options: GetResultOptions = {}): Promise<R> {
     if (options.timeout !== undefined && options.deadline !== undefined) {
       throw new TypeError("getResult takes timeout or deadline, not both");
     }
@@ -332,14 +336,15 @@ export class Execution {
     }
   }
 
-  #outcome(run: RunRecord): unknown {
+  #outcome(run: RunRecord): R {
     this.#applyRun(run);
     if (run.state === ExecutionState.CANCELLED) throw new ExecutionCancelledError(this.key);
     if (run.state === ExecutionState.FAILED) {
       if (run.failure) throw fromErrorRecord(decodeValue(run.failure) as ErrorRecord);
       throw new Error(run.error ?? "task failed");
     }
-    return run.result ? decodeValue(run.result) : undefined;
+    // The worker stored what this task's run function returned, which is what R stands for.
+    return (run.result ? decodeValue(run.result) : undefined) as R;
   }
 }
 

@@ -7,7 +7,7 @@
 import type { Docket } from "./docket.ts";
 import type { Execution } from "./execution.ts";
 import type { Logger } from "./logging/logger.ts";
-import type { Progress } from "./worker/progress.ts";
+import type { Payload, Progress } from "./types.ts";
 import type { TaskHook } from "./hooks.ts";
 import type { Dependency, ResolvedDependencies } from "./dependencies.ts";
 import { defineTask, type LoggedSpec, type TaskDefinition } from "./definition.ts";
@@ -16,7 +16,6 @@ import { Timeout, type TimeoutBehaviour, type TimeoutControl } from "./behaviour
 import type { RetryBehaviour, RetryControl } from "./behaviours/retry.ts";
 import type { PerpetualBehaviour, PerpetualControl } from "./behaviours/perpetual.ts";
 import type { CronBehaviour } from "./behaviours/cron.ts";
-import type { Payload } from "./types.ts";
 
 /**
  * The worker running a task, as the task sees it (`ctx.worker`).
@@ -40,7 +39,8 @@ export interface RunningWorker {
 }
 
 /**
- * The context every task receives as its second argument.
+ * The context every task receives as its second argument. `D` is the type of the resolved
+ * `deps`, `P` the task's payload type (what `ctx.perpetual.perpetuate` takes).
  *
  * `perpetual`, `retry` and `timeout` are present on every task, so a task that has the behaviour
  * uses them without `?.` or `!`. On a task without it, touching them throws a `TypeError` that
@@ -67,7 +67,7 @@ export interface RunningWorker {
  * });
  * ```
  */
-export interface TaskContext<D = Record<string, never>> {
+export interface TaskContext<D = Record<string, never>, P = Payload> {
   /** The docket the worker serves: schedule follow-up work with `ctx.docket.add(…)`. */
   readonly docket: Docket;
   /** The worker running the task. */
@@ -90,7 +90,7 @@ export interface TaskContext<D = Record<string, never>> {
    * Perpetual and cron tasks: steer the next run (`every`, `cancel()`, `perpetuate(payload)`,
    * `after(delay)`, `at(when)`). On other tasks, using it throws a `TypeError`.
    */
-  readonly perpetual: PerpetualControl;
+  readonly perpetual: PerpetualControl<P>;
   /**
    * Tasks with a `retry` option: `attempt`, `attempts`, and `after(delay)` / `at(when)`, which
    * end this attempt and schedule the next. On other tasks, using it throws a `TypeError`.
@@ -207,11 +207,11 @@ export type TaskDeps<D> = string extends keyof D ? Record<string, never>
  * const sendEmail = task(options);
  * ```
  */
-export interface TaskOptions<P extends Payload, R, D extends Record<string, Dependency<unknown>>> {
+export interface TaskOptions<P extends object, R, D extends Record<string, Dependency<unknown>>> {
   /** Default: the run function's own name. */
   name?: string;
   /** The body. Its return value is stored as the execution's result. */
-  run: (payload: P, ctx: TaskContext<TaskDeps<D>>) => R | Promise<R>;
+  run: (payload: P, ctx: TaskContext<TaskDeps<D>, P>) => R | Promise<R>;
   /** Reschedule after every run, success or failure: `Perpetual({ every, automatic? })`. */
   perpetual?: PerpetualBehaviour;
   /** Run on a cron schedule: `Cron("0 9 * * 1-5", { tz })`. */
@@ -235,8 +235,9 @@ export interface TaskOptions<P extends Payload, R, D extends Record<string, Depe
 }
 
 /**
- * A task made by {@linkcode task}, typed by its payload and result: `docket.add(t)` then only
- * takes that payload.
+ * A task made by {@linkcode task}, typed by its payload `P` and result `R` (both inferred by
+ * `task()` from the run function): `docket.add(t)` then only takes a `P`, and its execution's
+ * `getResult()` resolves to an `R`.
  *
  * @example
  * ```ts
@@ -247,9 +248,9 @@ export interface TaskOptions<P extends Payload, R, D extends Record<string, Depe
  * });
  * ```
  */
-export interface Task<P extends Payload = Payload, R = unknown> extends TaskDefinition {
+export interface Task<P extends object = Payload, R = unknown> extends TaskDefinition {
   /** The body, typed. */
-  readonly run: (payload: P, ctx: TaskContext<any>) => R | Promise<R>;
+  readonly run: (payload: P, ctx: TaskContext<any, P>) => R | Promise<R>;
 }
 
 const isTimeout = (value: Duration | TimeoutBehaviour): value is TimeoutBehaviour =>
@@ -259,7 +260,9 @@ const many = <T>(value: T | readonly T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? [...value] : [value as T];
 
 /**
- * Defines a task.
+ * Defines a task. Its payload type is the run function's first parameter, its result type what
+ * run returns (awaited); `docket.add` checks payloads against them, and `getResult()` is typed
+ * by them. A run without a typed payload takes any {@linkcode Payload}.
  *
  * @example
  * ```ts
@@ -278,8 +281,8 @@ const many = <T>(value: T | readonly T[] | undefined): T[] =>
  * ```
  */
 export function task<
-  P extends Payload,
-  R,
+  P extends object = Payload,
+  R = unknown,
   D extends Record<string, Dependency<unknown>> = Record<string, never>,
 >(options: TaskOptions<P, R, D>): Task<P, R> {
   const hooks: TaskHook[] = [

@@ -1,5 +1,5 @@
 /**
- * Shapes shared by every layer: execution states, dispositions and events.
+ * Shapes shared by every layer: execution states, dispositions, events and `ctx.progress`.
  *
  * @module
  */
@@ -57,6 +57,41 @@ export interface ProgressInfo {
   message: string | undefined;
   /** When progress last changed. */
   updatedAt: Date | undefined;
+}
+
+/**
+ * What `ctx.progress` offers a running task.
+ *
+ * @example
+ * ```ts
+ * import { task } from "@docket/core";
+ *
+ * export const importRecords = task({
+ *   name: "import_records",
+ *   async run({ records }: { records: string[] }, ctx) {
+ *     await ctx.progress.setTotal(records.length);
+ *     for (const record of records) {
+ *       await ctx.progress.setMessage(`importing ${record}`);
+ *       await ctx.progress.increment();
+ *     }
+ *     return ctx.progress.current;
+ *   },
+ * });
+ * ```
+ */
+export interface Progress {
+  /** Units done so far, as of this run's last write (`undefined` before the first). */
+  readonly current: number | undefined;
+  /** Units in all, as of this run's last write. */
+  readonly total: number | undefined;
+  /** The last message, as of this run's last write. */
+  readonly message: string | undefined;
+  /** Sets how many units there are in all (a whole number; 0 for an empty batch). */
+  setTotal(total: number): Promise<void>;
+  /** Adds `amount` (default 1; a whole number, at least 1) units done; exact under concurrent calls. */
+  increment(amount?: number): Promise<void>;
+  /** Sets the message shown with the progress; `null` or `""` clears it. */
+  setMessage(message: string | null): Promise<void>;
 }
 
 /**

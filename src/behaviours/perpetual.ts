@@ -14,7 +14,8 @@ import { encodeValue } from "../codec.ts";
 
 /**
  * What `ctx.perpetual` offers a perpetual or cron task. Every call only affects the next run,
- * which is scheduled when this one ends (whether it succeeded or failed).
+ * which is scheduled when this one ends (whether it succeeded or failed). `P` is the task's
+ * payload type: `perpetuate` takes only that.
  *
  * @example
  * ```ts
@@ -30,7 +31,7 @@ import { encodeValue } from "../codec.ts";
  * });
  * ```
  */
-export interface PerpetualControl {
+export interface PerpetualControl<P = Payload> {
   /**
    * The interval between starts, in milliseconds. Set it to space the next run differently: it
    * then starts `every` after this one started (`ctx.perpetual.every = toMillis({ seconds: 30 })`
@@ -41,7 +42,7 @@ export interface PerpetualControl {
   /** Ends the chain: no run follows this one. */
   cancel(): void;
   /** Gives the next run this payload instead of this run's. */
-  perpetuate(payload: Payload): void;
+  perpetuate(payload: P): void;
   /** Runs next after `delay`, counted from now, instead of the usual interval. */
   after(delay: Duration): void;
   /** Runs next at `when` (a past time means at once), instead of the usual interval. */
