@@ -9,7 +9,6 @@ import type { Backend } from "./storage/backend.ts";
 import { RedisBackend } from "./storage/redis/backend.ts";
 import type { RedisClient } from "./storage/redis/connection.ts";
 import { DocketKeys } from "./keys.ts";
-import { decodeValue } from "./codec.ts";
 import type { When } from "./duration.ts";
 import { Execution, type ExecutionHost } from "./execution.ts";
 import { type TaskDefinition, type TaskLike, type TaskList, toDefinition } from "./definition.ts";
@@ -40,6 +39,7 @@ import {
 } from "./docket_schedule.ts";
 import {
   type DocketSnapshot,
+  readExecution,
   takeSnapshot,
   toWorkerInfo,
   type WorkerInfo,
@@ -103,10 +103,10 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     const connection = resolveConnection(options);
     const backend = await openBackend(connection.url, connection.name, connection.logger, options);
     const docket = new Docket({ ...connection, backend });
-    await docket.strikeList.load().catch(async (error) => {
-      await backend.close();
-      throw error;
-    });
+    // A docket that cannot load its strikes is not handed out, and leaves no connection open.
+    await docket.strikeList.load().catch((error) =>
+      backend.close().then(() => Promise.reject(error))
+    );
     return docket;
   }
 
@@ -292,20 +292,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    * ```
    */
   async getExecution(key: string): Promise<Execution | null> {
-    this.#assertOpen();
-    const run = await this.backend.readRun(key);
-    if (!run || run.task === undefined || run.data === undefined || run.when === undefined) {
-      return null;
-    }
-    const execution = new Execution(this, {
-      key,
-      taskName: run.task,
-      payload: decodeValue(run.data) as Payload,
-      when: run.when,
-      attempt: run.attempt ?? 1,
-    });
-    await execution.sync();
-    return execution;
+    return await readExecution(this.#assertOpen(), key);
   }
 
   /**

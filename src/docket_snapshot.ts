@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { PendingTasks, TaskMessage, WorkerRecord } from "./storage/backend.ts";
+import type { Backend, PendingTasks, TaskMessage, WorkerRecord } from "./storage/backend.ts";
 import { decodeValue } from "./codec.ts";
 import { Execution, type ExecutionHost } from "./execution.ts";
 import { ExecutionState, type Payload } from "./types.ts";
@@ -84,6 +84,34 @@ function sortPending(
   for (const message of pending.queue) future.push(fromMessage(host, message));
   future.sort((a, b) => a.when.getTime() - b.when.getTime());
   return { future, running };
+}
+
+/**
+ * The execution whose record is stored under `key`, synced with its state and progress; `null`
+ * when no complete record is kept (never added, expired, or a docket that keeps nothing).
+ *
+ * @example
+ * ```ts ignore
+ * const execution = await readExecution(docket, "order-1002");
+ * ```
+ */
+export async function readExecution(
+  host: ExecutionHost & { readonly backend: Backend },
+  key: string,
+): Promise<Execution | null> {
+  const run = await host.backend.readRun(key);
+  if (!run || run.task === undefined || run.data === undefined || run.when === undefined) {
+    return null;
+  }
+  const execution = new Execution(host, {
+    key,
+    taskName: run.task,
+    payload: decodeValue(run.data) as Payload,
+    when: run.when,
+    attempt: run.attempt ?? 1,
+  });
+  await execution.sync();
+  return execution;
 }
 
 /** The execution a stored message describes; a payload that cannot be decoded reads as `{}`. */
