@@ -10,7 +10,7 @@ import { RedisBackend } from "./storage/redis/backend.ts";
 import type { RedisClient } from "./storage/redis/connection.ts";
 import { DocketKeys } from "./keys.ts";
 import type { When } from "./duration.ts";
-import { Execution, type ExecutionHost } from "./execution.ts";
+import type { Execution, ExecutionHost } from "./execution.ts";
 import { type TaskDefinition, type TaskLike, type TaskList, toDefinition } from "./definition.ts";
 import { TaskRegistry } from "./task_registry.ts";
 import type { Logger } from "./logging/logger.ts";
