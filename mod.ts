@@ -58,11 +58,15 @@ export type {
 } from "./src/task_types.ts";
 export type {
   AdmissionControl,
+  ObservedRun,
   RetryDecision,
+  RunEnd,
   RunHandle,
+  RunObservation,
   RunOutcome,
   Successor,
   TaskHook,
+  WorkerObserver,
 } from "./src/hooks.ts";
 export { depends, shared } from "./src/dependencies.ts";
 export type {

@@ -26,6 +26,8 @@ import {
   openBackend,
   resolveConnection,
 } from "./docket_options.ts";
+import { sendRequests, traceCancel, traceClear } from "./telemetry/tracing.ts";
+import { traceStrike } from "./telemetry/strikes.ts";
 import {
   type AddOptions,
   applyOutcomes,
@@ -230,7 +232,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
     checkKey(options.key);
     const { execution, request } = prepareTask(this, mode, name, payload, when, options.key, now);
     if (request) {
-      const [outcome] = await this.backend.schedule([request], now);
+      const [outcome] = await sendRequests(this, mode, [request], now);
       execution.disposition = dispositionOf(outcome);
     }
     return execution;
@@ -250,7 +252,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
       prepareTask(this, mode, name, payload, when, options.key, now)
     );
     const toWrite = prepared.flatMap(({ request }) => request ? [request] : []);
-    const outcomes = toWrite.length ? await this.backend.schedule(toWrite, now) : [];
+    const outcomes = toWrite.length ? await sendRequests(this, "addMany", toWrite, now) : [];
     return applyOutcomes(prepared, outcomes);
   }
 
@@ -280,7 +282,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    */
   async cancel(key: string): Promise<void> {
     this.#assertOpen();
-    await this.backend.cancel(key, Date.now(), this.executionTtl);
+    await traceCancel(this, key);
   }
 
   /**
@@ -350,7 +352,8 @@ export class Docket implements ExecutionHost, AsyncDisposable {
   ): Promise<void> {
     this.#assertOpen();
     const name = task == null ? null : typeof task === "string" ? task : toDefinition(task).name;
-    await this.strikeList.send(makeStrikeInstruction(direction, name, param, op, value));
+    const instruction = makeStrikeInstruction(direction, name, param, op, value);
+    await traceStrike(this.name, instruction, () => this.strikeList.send(instruction));
   }
 
   /**
@@ -412,7 +415,7 @@ export class Docket implements ExecutionHost, AsyncDisposable {
    */
   async clear(): Promise<number> {
     this.#assertOpen();
-    return await this.backend.clear(this.executionTtl);
+    return await traceClear(this);
   }
 
   /**

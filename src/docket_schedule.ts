@@ -15,6 +15,7 @@ import type { Logger } from "./logging/logger.ts";
 import { formatCall } from "./logging/call_repr.ts";
 import { uuid7 } from "./uuid7.ts";
 import { UnknownTaskError } from "./errors.ts";
+import { sendTasks, sentOutcomes } from "./telemetry/tracing.ts";
 import { ExecutionState, type Payload } from "./types.ts";
 
 /** Where and when a task is scheduled: `when` defaults to now, `key` to a new UUIDv7. */
@@ -96,6 +97,8 @@ export type ScheduleMode = "add" | "replace";
 
 /** What preparing a task needs of the docket: its executions' host, logger and strikes. */
 export interface ScheduleHost extends ExecutionHost {
+  /** The docket's name (spans and metrics are labelled with it). */
+  readonly name: string;
   /** Where a struck task is reported. */
   readonly logger: Logger;
   /** True when a strike in effect matches this task. */
@@ -270,8 +273,11 @@ export async function scheduleEntries(
   const prepared = prepareEntries(host, entries, names, now);
   // One call per task, all sent at once: on Redis they travel in one pipelined round trip, and
   // each is answered on its own, so a failure part-way is known task by task.
-  const settled = await Promise.allSettled(
-    prepared.map(({ request }) => request ? host.backend.schedule([request], now) : undefined),
-  );
+  const requests = prepared.flatMap(({ request }) => request ? [request] : []);
+  const write = () =>
+    Promise.allSettled(
+      prepared.map(({ request }) => request ? host.backend.schedule([request], now) : undefined),
+    );
+  const settled = await sendTasks(host.name, "schedule", requests, write, sentOutcomes);
   return settleEntries(prepared, settled);
 }

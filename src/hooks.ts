@@ -130,3 +130,72 @@ export interface TaskHook {
    */
   readonly admission?: AdmissionControl;
 }
+
+/** A run as a {@linkcode WorkerObserver} sees it when it starts. */
+export interface ObservedRun {
+  /** The task's name. */
+  readonly taskName: string;
+  /** The task key. */
+  readonly key: string;
+  /** 1 on the first run, 2 on the first retry, … */
+  readonly attempt: number;
+  /** When the task was due, epoch milliseconds. */
+  readonly when: number;
+  /** When the body started, epoch milliseconds. */
+  readonly startedAt: number;
+  /** The stream entry id of the run's message. */
+  readonly messageId: string;
+  /** True when the message was taken over from a worker that stopped renewing its lease. */
+  readonly redelivered: boolean;
+  /** The trace context the message carries (the sender's), if any. */
+  readonly traceContext?: string;
+}
+
+/** How a run ended, as an observer is told. */
+export interface RunEnd {
+  /** How the body ended. */
+  readonly outcome: RunOutcome;
+  /** Milliseconds the run took. */
+  readonly duration: number;
+  /** A failure that was scheduled to run again. */
+  readonly retried: boolean;
+  /** What became of a successor (perpetual tasks): written, or superseded by a newer run. */
+  readonly successor?: "scheduled" | "superseded";
+}
+
+/** What an observer keeps of one run, from its start to its end. */
+export interface RunObservation {
+  /** Calls the body (a tracing observer runs it within its span's context). */
+  within<T>(body: () => T): T;
+  /** The trace context messages this run writes carry (a successor's), if any. */
+  readonly traceContext?: string;
+  /** Called once, when the run's end is known. */
+  ended(end: RunEnd): void;
+}
+
+/**
+ * Watches a worker at fixed points of its life: each run's start and end, struck tasks, each
+ * read of the store and its failures, and the start of its shutdown. Telemetry and the health
+ * endpoints are observers; every member is optional and none may throw.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerObserver } from "@docket/core";
+ * let reads = 0;
+ * const counter: WorkerObserver = { readCompleted: () => reads++ };
+ * ```
+ */
+export interface WorkerObserver {
+  /** A run passed its strike check (and admission) and its body is about to run. */
+  runStarted?(run: ObservedRun): RunObservation | undefined;
+  /** A delivered task was not run because a strike matched it. */
+  runStruck?(taskName: string): void;
+  /** A read of the store for work came back (with or without work). */
+  readCompleted?(): void;
+  /** The store could not be reached (connecting or reading work). */
+  readFailed?(error: unknown): void;
+  /** The worker took a turn of its main loop (it reads or waits for a free slot). */
+  loopTurned?(): void;
+  /** The worker stopped taking work (stop, SIGTERM). */
+  stopping?(): void;
+}

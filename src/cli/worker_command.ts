@@ -9,7 +9,7 @@
 
 import { printable } from "../logging/printable.ts";
 import { parseArgs } from "node:util";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { Docket } from "../docket.ts";
 import { Worker, type WorkerOptions } from "../worker/worker.ts";
 import { createLogger, type LogFormat, type Logger } from "../logging/logger.ts";
@@ -22,6 +22,9 @@ import { resolveTls, TLS_HELP, TLS_OPTIONS } from "./tls_options.ts";
 import { redactCommandLine } from "./redact.ts";
 import { bounded } from "../worker/shutdown.ts";
 import { installStopSignals, onStopSignal, stopSignal } from "./signals.ts";
+import { HealthMonitor, serveHealth } from "../telemetry/health.ts";
+import { watchDepths } from "../telemetry/metrics.ts";
+import { type MetricsEndpoint, serveMetrics } from "./metrics_endpoint.ts";
 
 /**
  * The worker command's help text.
@@ -59,7 +62,8 @@ ${TLS_HELP}
   --fallback-task <module:name>  runs tasks with unknown names [DOCKET_FALLBACK_TASK]
   --execution-ttl <d>            how long state and results are kept; 0 keeps nothing [DOCKET_EXECUTION_TTL] (15m)
   --until-finished               exit when nothing is queued, scheduled or running
-  --healthcheck-port <port>      answer GET with 200 OK on this port [DOCKET_WORKER_HEALTHCHECK_PORT]
+  --healthcheck-port <port>      serve /healthz and /readyz on this port [DOCKET_WORKER_HEALTHCHECK_PORT]
+  --metrics-port <port>          serve Prometheus /metrics on this port [DOCKET_WORKER_METRICS_PORT]
   --log-level <level>            trace|debug|info|warn|error|fatal|silent [DOCKET_LOG_LEVEL] (info)
   --log-format <format>          json|pretty|auto [DOCKET_LOG_FORMAT] (auto: pretty on a terminal)
   -h, --help                     show this help
@@ -86,6 +90,8 @@ export interface WorkerCommandOptions {
   fallbackTask?: string;
   untilFinished: boolean;
   healthcheckPort?: number;
+  /** Serve Prometheus `/metrics` on this port. */
+  metricsPort?: number;
   logLevel?: string;
   logFormat: LogFormat;
 }
@@ -121,6 +127,7 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
       "execution-ttl": { type: "string" },
       "until-finished": { type: "boolean" },
       "healthcheck-port": { type: "string" },
+      "metrics-port": { type: "string" },
       "log-level": { type: "string" },
       "log-format": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -137,6 +144,7 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
     throw new UsageError(`--log-format must be json, pretty or auto, got "${format}"`);
   }
   const port = pick(values["healthcheck-port"], "DOCKET_WORKER_HEALTHCHECK_PORT");
+  const metricsPort = pick(values["metrics-port"], "DOCKET_WORKER_METRICS_PORT");
   const concurrency = pick(values.concurrency, "DOCKET_WORKER_CONCURRENCY");
   const shutdownTimeout = pick(values["shutdown-timeout"], "DOCKET_WORKER_SHUTDOWN_TIMEOUT");
   const maxRedeliveries = pick(values["max-redeliveries"], "DOCKET_WORKER_MAX_REDELIVERIES");
@@ -161,6 +169,9 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
     fallbackTask: pick(values["fallback-task"], "DOCKET_FALLBACK_TASK"),
     untilFinished: values["until-finished"] ?? false,
     healthcheckPort: port === undefined ? undefined : parseCount(port, "--healthcheck-port", 0),
+    metricsPort: metricsPort === undefined
+      ? undefined
+      : parseCount(metricsPort, "--metrics-port", 0),
     logLevel: pick(values["log-level"], "DOCKET_LOG_LEVEL"),
     logFormat: format as LogFormat,
     worker: {
@@ -197,20 +208,6 @@ export function parseWorkerArgs(args: string[]): WorkerCommandOptions | "help" {
         : parseDuration(watchdogTimeout, "--watchdog-timeout"),
     },
   };
-}
-
-function startHealthcheck(port: number, logger: Logger): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer((_request, response) => {
-      response.writeHead(200, { "content-type": "text/plain" });
-      response.end("OK");
-    });
-    server.once("error", reject);
-    server.listen(port, () => {
-      logger.info(`health check listening on port ${port}`);
-      resolve(server);
-    });
-  });
 }
 
 /** Connects, retrying every `delay` until the store answers or `stopped()` is true. */
@@ -277,17 +274,30 @@ async function runWorker(
   const tasks = await loadTasks(options.tasks);
   const fallback = options.fallbackTask ? await loadExport(options.fallbackTask) : undefined;
   if (stopRequested()) return 0;
-  const health = options.healthcheckPort !== undefined
-    ? await startHealthcheck(options.healthcheckPort, logger)
-    : undefined;
+  const monitor = new HealthMonitor({ staleAfterMs: healthStaleAfter(options) });
+  let health: Server | undefined;
+  let endpoint: MetricsEndpoint | undefined;
+  if (options.healthcheckPort !== undefined) {
+    health = await serveHealth(options.healthcheckPort, monitor);
+    logger.info(`health check listening on port ${options.healthcheckPort}`);
+  }
+  if (options.metricsPort !== undefined) {
+    endpoint = await serveMetrics(options.metricsPort);
+    logger.info(`metrics at http://0.0.0.0:${options.metricsPort}/metrics`);
+  }
   try {
     const docket = await connectWithRetry(options, logger, stopRequested);
     if (!docket) return 0;
     let worker: Worker;
     try {
       for (const task of tasks) docket.register(task);
-      worker = new Worker(docket, { ...options.worker, fallbackTask: fallback as TaskLike });
+      worker = new Worker(docket, {
+        ...options.worker,
+        fallbackTask: fallback as TaskLike,
+        observers: [monitor],
+      });
       created(worker);
+      if (endpoint) watchDepths({ docketName: docket.name, counts: () => docket.backend.counts() });
       if (stopRequested()) return 0;
       if (options.untilFinished) await worker.runUntilFinished();
       else await worker.runForever();
@@ -305,7 +315,14 @@ async function runWorker(
     return 0;
   } finally {
     health?.close();
+    await endpoint?.close();
   }
+}
+
+/** How long the worker's loop may go without a turn before `/readyz` says it is stuck. */
+function healthStaleAfter(options: WorkerCommandOptions): number {
+  const interval = Number(options.worker.minimumCheckInterval ?? 250);
+  return Math.max(10_000, interval * 10);
 }
 
 /**

@@ -43,6 +43,11 @@ export interface TaskMessage {
    * stale. `0` means untracked: a fire-and-forget task with no runs record.
    */
   generation: number;
+  /**
+   * The W3C trace context of the span that sent the task (`traceparent`, then a newline and
+   * `tracestate` when there is one); absent when no trace was active.
+   */
+  traceContext?: string;
 }
 
 /** One task to write. */
@@ -66,6 +71,11 @@ export interface ScheduleRequest {
    * successor, written by the run that owns the chain); otherwise nothing is written (`stale`).
    */
   expectGeneration?: number;
+  /**
+   * The W3C trace context of the span that sent the task (`traceparent`, then a newline and
+   * `tracestate` when there is one); absent when no trace was active.
+   */
+  traceContext?: string;
 }
 
 /** What a schedule request did; `stale` when `expectGeneration` did not hold. */
@@ -136,6 +146,8 @@ export interface RescheduleRequest {
   attempt: number;
   /** Keep a runs record, as `ScheduleRequest.tracked` says. */
   tracked: boolean;
+  /** The trace context the next attempt carries (the original sender's). */
+  traceContext?: string;
 }
 
 /** The execution record of a tracked task. */

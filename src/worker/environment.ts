@@ -11,6 +11,7 @@ import type { Dependency } from "../dependencies.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { Payload } from "../types.ts";
 import type { SharedDependencies } from "./dependencies.ts";
+import type { WorkerObserver } from "../hooks.ts";
 
 /** What a run needs of its worker; one environment serves every run of a worker. */
 export interface RunEnvironment {
@@ -30,6 +31,8 @@ export interface RunEnvironment {
   isStruck(taskName: string, key: string, payload: Payload): boolean;
   /** Called when a run passes its strike check and starts. */
   onStart(key: string): void;
+  /** The worker's observers, as one (telemetry, health, the application's own). */
+  readonly observer: Required<WorkerObserver>;
 }
 
 /**

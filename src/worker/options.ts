@@ -10,6 +10,7 @@ import { type Duration, toMillis } from "../duration.ts";
 import { checkMaxRedeliveries } from "../docket_options.ts";
 import { RESEED_INTERVAL_MS } from "./automatic_tasks.ts";
 import type { Logger } from "../logging/logger.ts";
+import type { WorkerObserver } from "../hooks.ts";
 
 /** Options of a {@linkcode Worker}; durations are milliseconds or `{ seconds, … }`. */
 export interface WorkerOptions {
@@ -54,6 +55,11 @@ export interface WorkerOptions {
    * 0 or absent: off (the worker command turns it on, with the redelivery timeout).
    */
   watchdogTimeout?: Duration;
+  /**
+   * Watch the worker's runs, reads and shutdown (health checks, custom metrics). Telemetry
+   * (OpenTelemetry spans and metrics) is always observed as well.
+   */
+  observers?: WorkerObserver[];
 }
 
 /**

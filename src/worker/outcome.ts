@@ -55,7 +55,19 @@ export function retryRequest(delivery: Delivery, when: number): RescheduleReques
     attempt: message.attempt + 1,
     tracked: message.generation > 0,
     expectGeneration: message.generation > 0 ? message.generation : undefined,
+    // Every attempt links to the span that first sent the task.
+    traceContext: message.traceContext,
   };
+}
+
+/** The successor of a run, and what it is written from. */
+export interface SuccessorOf {
+  readonly definition: TaskDefinition;
+  /** The run's message. */
+  readonly message: Delivery["message"];
+  readonly successor: Successor;
+  /** The trace context the successor carries: the run's own span, which sends it. */
+  readonly traceContext?: string;
 }
 
 /**
@@ -65,17 +77,16 @@ export function retryRequest(delivery: Delivery, when: number): RescheduleReques
  */
 export async function scheduleSuccessor(
   env: RunEnvironment,
-  definition: TaskDefinition,
-  message: Delivery["message"],
-  successor: Successor,
+  next: SuccessorOf,
   logger: Logger,
   took: string,
-): Promise<void> {
+): Promise<"scheduled" | "superseded" | undefined> {
+  const { definition, message, successor } = next;
   const { task: taskName, key } = message;
-  const next = formatCall(taskName, successor.payload, definition.logged, key);
+  const call = formatCall(taskName, successor.payload, definition.logged, key);
   if (env.isStruck(taskName, key, successor.payload)) {
-    logger.info(`${next} is struck; not rescheduled`);
-    return;
+    logger.info(`${call} is struck; not rescheduled`);
+    return undefined;
   }
   // Written only while this run still owns the chain (same generation, still live), in the
   // same atomic step: a stale copy of the run, or one cancelled or replaced meanwhile, writes
@@ -89,15 +100,17 @@ export async function scheduleSuccessor(
     attempt: 1,
     tracked: true,
     expectGeneration: message.generation > 0 ? message.generation : undefined,
+    traceContext: next.traceContext,
   }], Date.now());
   if (outcome === "stale") {
-    logger.info(`↬ [${took}] ${next} (superseded; not rescheduled)`);
-    return;
+    logger.info(`↬ [${took}] ${call} (superseded; not rescheduled)`);
+    return "superseded";
   }
   logger.info(
     { nextRun: new Date(successor.when).toISOString() },
-    `↫ [${took}] ${next} next at ${new Date(successor.when).toISOString()}`,
+    `↫ [${took}] ${call} next at ${new Date(successor.when).toISOString()}`,
   );
+  return "scheduled";
 }
 
 /** Records the end of `delivery`'s run as `request` says (batched with others). */

@@ -117,6 +117,7 @@ export async function executeDelivery(
 
   if (env.isStruck(message.task, message.key, payload)) {
     log.struck();
+    env.observer.runStruck(message.task);
     await finishAs(env, delivery, { state: "cancelled" });
     return;
   }
@@ -141,6 +142,16 @@ export async function executeDelivery(
   for (const hook of hooks) hook.attach?.(run);
 
   log.started(startedAt);
+  const observation = env.observer.runStarted({
+    taskName: message.task,
+    key: message.key,
+    attempt: message.attempt,
+    when: message.when,
+    startedAt,
+    messageId: delivery.id,
+    redelivered: delivery.redelivered,
+    traceContext: message.traceContext,
+  });
 
   let disposeDependencies: (() => Promise<void>) | undefined;
   const needsDependencies = hasEntries(env.workerDependencies) || hasEntries(definition.deps);
@@ -179,10 +190,12 @@ export async function executeDelivery(
       );
     let returned: unknown;
     let threw = false;
+    const call = hooks.length === 0 && !needsDependencies
+      ? () => definition.run(payload, context)
+      : composeBody(hooks, run, body);
     try {
-      returned = hooks.length === 0 && !needsDependencies
-        ? definition.run(payload, context)
-        : composeBody(hooks, run, body)();
+      // The body runs within the observers' context: its own spans nest under the run's span.
+      returned = observation ? observation.within(call) : call();
     } catch (error) {
       threw = true;
       returned = error;
@@ -208,6 +221,7 @@ export async function executeDelivery(
   // pending, so another worker runs the task again after redeliveryTimeout.
   if (outcome.kind === "failed" && outcome.error instanceof WorkerShutdown) {
     log.logger.warn({ duration }, outcome.error.message);
+    observation?.ended({ outcome, duration, retried: false });
     return;
   }
 
@@ -221,23 +235,24 @@ export async function executeDelivery(
         Date.now(),
       );
       log.retried(retried, retry.when, duration);
+      observation?.ended({ outcome, duration, retried });
       return;
     }
   }
 
+  let successorWritten: "scheduled" | "superseded" | undefined;
   if (outcome.kind !== "cancelled") {
     const successor = successorFor(hooks, run, outcome);
     if (successor) {
-      await scheduleSuccessor(
+      successorWritten = await scheduleSuccessor(
         env,
-        definition,
-        message,
-        successor,
+        { definition, message, successor, traceContext: observation?.traceContext },
         log.logger,
         formatDuration(duration),
       );
     }
   }
 
+  observation?.ended({ outcome, duration, retried: false, successor: successorWritten });
   await finishRun(env, delivery, log, outcome, duration);
 }

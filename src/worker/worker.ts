@@ -33,6 +33,8 @@ import { resolveTimings, type WorkerOptions } from "./options.ts";
 import { Watchdog } from "./watchdog.ts";
 import { consumerHygieneLoop, retireConsumer } from "./consumer_hygiene.ts";
 
+import { type CombinedObserver, workerObservers } from "./observers.ts";
+
 export type { WorkerInternalOptions, WorkerOptions } from "./options.ts";
 
 /** How long a stopping worker keeps trying to record ends the store did not take. */
@@ -104,6 +106,7 @@ export class Worker implements AsyncDisposable {
   #finishes: FinishBatch;
   #runCounts = new Map<string, number>();
   #reseedInterval: number;
+  #observer: CombinedObserver;
 
   /** Creates a worker; nothing happens until one of the `run…` methods is called. */
   constructor(docket: Docket, options: WorkerOptions = {}) {
@@ -124,12 +127,9 @@ export class Worker implements AsyncDisposable {
     this.#workerDependencies = options.dependencies ?? {};
     this.logger = (options.logger ?? docket.logger).child({ worker: this.name });
     this.#flow = new FlowControl(docket, this.name, this.redeliveryTimeout, this.logger);
-    this.#finishes = new FinishBatch(
-      docket,
-      (requests) => this.#freeFinished(requests),
-      this.logger,
-      Math.min(1_000, this.reconnectionDelay),
-    );
+    const retryEvery = Math.min(1_000, this.reconnectionDelay);
+    this.#finishes = new FinishBatch(docket, (r) => this.#freeFinished(r), this.logger, retryEvery);
+    this.#observer = workerObservers(docket.keys, this.name, options.observers);
   }
 
   /** Runs until `stop()` is called; running tasks finish first. */
@@ -161,6 +161,7 @@ export class Worker implements AsyncDisposable {
   /** Stops taking work; resolves when running tasks have finished. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#observer.stopping();
     this.#slotFreed.wake();
     this.#loopPause.wake();
     await this.#running?.catch(() => undefined);
@@ -256,6 +257,7 @@ export class Worker implements AsyncDisposable {
       try {
         return await open();
       } catch (error) {
+        this.#observer.readFailed(error);
         this.logger.error(
           { err: error },
           `cannot reach the store; retrying in ${this.reconnectionDelay} ms`,
@@ -304,6 +306,7 @@ export class Worker implements AsyncDisposable {
       }).then(
         (deliveries) => {
           reserved -= count;
+          this.#observer.readCompleted();
           for (const delivery of deliveries) this.#launch(delivery, env);
           more = deliveries.length >= count;
           emptied = deliveries.length === 0;
@@ -312,6 +315,7 @@ export class Worker implements AsyncDisposable {
           reserved -= count;
           more = false;
           failure ??= { error };
+          this.#observer.readFailed(error);
         },
       ).finally(() => {
         claims.delete(claimed);
@@ -321,6 +325,7 @@ export class Worker implements AsyncDisposable {
     };
     try {
       while (!this.#stopping) {
+        this.#observer.loopTurned();
         if (failure) {
           const { error } = failure;
           failure = undefined;
@@ -384,6 +389,7 @@ export class Worker implements AsyncDisposable {
           if (counted.has(key)) this.#runCounts.set(key, (this.#runCounts.get(key) ?? 0) + 1);
         }
         : () => {},
+      observer: this.#observer,
     };
   }
 

@@ -40,7 +40,8 @@ function layer(file: string): { rank: number; name: string } {
   if (/^(cli|dashboard)\//.test(path)) return { rank: 5, name: "command line and dashboard" };
   if (path.startsWith("worker/")) return { rank: 4, name: "worker" };
   if (
-    /^(docket[^/]*\.ts|execution\.ts|agenda[^/]*\.ts|task(_types)?\.ts|dead_letter\/)/.test(path)
+    /^(docket[^/]*\.ts|execution\.ts|agenda[^/]*\.ts|task(_types)?\.ts|dead_letter\/|telemetry\/)/
+      .test(path)
   ) {
     return { rank: 3, name: "client" };
   }

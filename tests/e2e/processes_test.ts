@@ -103,9 +103,12 @@ Deno.test("a worker started while Redis is down keeps retrying, then serves; hea
     try {
       const refused = await worker.logged(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/0/);
       assert.equal(refused.level, 50, "logged as an error");
-      const health = await fetch(`http://127.0.0.1:${healthPort}/`);
-      assert.equal(health.status, 200);
-      assert.equal(await health.text(), "OK");
+      const alive = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
+      assert.equal(alive.status, 200);
+      await alive.body?.cancel();
+      const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      assert.equal(ready.status, 503, "not ready before Redis is connected");
+      assert.match(await ready.text(), /not connected/);
       await server.start();
       await using docket = await Docket.connect({
         name,
@@ -118,6 +121,9 @@ Deno.test("a worker started while Redis is down keeps retrying, then serves; hea
         n: 7,
         runtime: "deno",
       });
+      const readyNow = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      assert.equal(readyNow.status, 200, "ready once it serves");
+      await readyNow.body?.cancel();
     } finally {
       assert.equal(await worker.stop("SIGTERM"), 0, worker.output());
     }

@@ -84,6 +84,7 @@ export function scheduleTask(d: DocketState, write: TaskWrite, now: number): Sch
     attempt,
     generation,
   };
+  if (write.traceContext) message.traceContext = write.traceContext;
   const state = when <= now ? "queued" : "scheduled";
   const sid = state === "queued" ? d.stream.append(message) : park(d, message);
   if (write.tracked) {

@@ -181,13 +181,14 @@ export class RedisBackend implements Backend {
     const when = Math.round(request.when);
     const addNow = request.mode === "add" && when <= now &&
       request.expectGeneration === undefined;
-    if (addNow && request.tracked && request.attempt === 1) {
+    // A traced add goes through the schedule script, which writes the trace context.
+    if (addNow && request.tracked && request.attempt === 1 && !request.traceContext) {
       return await this.#addNow.add(request, when);
     }
     if (addNow && !request.tracked) {
       // An untracked task due now is the schedule script's simplest case, which only appends
       // the message: a plain XADD does the same in one round trip, without running Lua.
-      await this.send([
+      const entry = [
         "XADD",
         this.keys.stream,
         "*",
@@ -203,7 +204,10 @@ export class RedisBackend implements Backend {
         String(request.attempt),
         "g",
         "0",
-      ]);
+      ];
+      // Still one XADD: the trace context, when there is one, is one more field of the entry.
+      if (request.traceContext) entry.push("p", request.traceContext);
+      await this.send(entry);
       return "scheduled";
     }
     const reply = await this.#schedule(request, request.mode, now, "");
@@ -238,6 +242,7 @@ export class RedisBackend implements Backend {
         ackId,
         keys.stateChannel(request.key),
         request.expectGeneration ?? "",
+        request.traceContext ?? "",
       ],
     );
   }

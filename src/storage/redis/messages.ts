@@ -106,7 +106,7 @@ export function parseMessage(flat: unknown[]): TaskMessage | string {
   if (![when, attempt, generation].every(Number.isFinite)) {
     return "non-numeric when, attempt or generation";
   }
-  return {
+  const message: TaskMessage = {
     key: text(fields.get("k")),
     task: text(fields.get("t")),
     data: fields.get("d")!,
@@ -114,6 +114,9 @@ export function parseMessage(flat: unknown[]): TaskMessage | string {
     attempt,
     generation,
   };
+  const traceContext = fields.get("p");
+  if (traceContext !== undefined) message.traceContext = text(traceContext);
+  return message;
 }
 
 function optionalNumber(value: Uint8Array | undefined): number | undefined {

@@ -70,8 +70,13 @@ while a <= #ARGV do
           if generation ~= '0' then
             generation = tostring(redis.call('HINCRBY', runs, 'gen', 1))
           end
-          local sid = redis.call('XADD', stream, '*', 'k', fields.k, 't', fields.t, 'd', fields.d,
-            'w', fields.w, 'a', fields.a, 'g', generation)
+          local message = {'k', fields.k, 't', fields.t, 'd', fields.d, 'w', fields.w,
+            'a', fields.a, 'g', generation}
+          if fields.p then
+            message[#message + 1] = 'p'
+            message[#message + 1] = fields.p
+          end
+          local sid = redis.call('XADD', stream, '*', unpack(message))
           if generation ~= '0' then
             redis.call('HSET', runs, 'state', 'queued', 'sid', sid)
             redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = fields.k,

@@ -28,6 +28,7 @@ export const scheduleScript = defineScript(
 -- ARGV[11] state channel
 -- ARGV[12] expected generation ('' none): write only if the record is live with exactly this
 --   generation (a perpetual successor, a retry), so a stale copy of a run never writes
+-- ARGV[13] trace context of the sender ('' none), written as field p of the message
 -- Returns 'OK'; 'EXISTS' when mode add found the key live; 'STALE' when ARGV[12] did not hold.
 local runs, stream, queue, parked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, key, task, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -65,6 +66,10 @@ if tracked then
 end
 
 local fields = {'k', key, 't', task, 'd', data, 'w', ARGV[5], 'a', attempt, 'g', generation}
+if ARGV[13] ~= nil and ARGV[13] ~= '' then
+  fields[#fields + 1] = 'p'
+  fields[#fields + 1] = ARGV[13]
+end
 local state = 'scheduled'
 if when <= now then
   state = 'queued'
