@@ -93,3 +93,13 @@ Deno.test("architecture: no source or test file is longer than 500 lines", () =>
     .map(({ file, lines }) => `${file}: ${lines} lines`);
   assert.deepEqual(long, []);
 });
+
+Deno.test("architecture: bench-only packages stay out of the library's import map and lock", () => {
+  const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
+  const lock = Deno.readTextFileSync(join(ROOT, "deno.lock"));
+  for (const name of ["bullmq", "ioredis"]) {
+    assert.equal(config.imports[name], undefined, `${name} in deno.json's imports`);
+    // Installing the library would fetch it (and, for BullMQ, a native build it cannot run).
+    assert.ok(!lock.includes(`"npm:${name}@`), `${name} in deno.lock: run the bench by its task`);
+  }
+});
