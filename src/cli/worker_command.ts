@@ -297,7 +297,13 @@ async function runWorker(
         observers: [monitor],
       });
       created(worker);
-      if (endpoint) watchDepths({ docketName: docket.name, counts: () => docket.backend.counts() });
+      if (endpoint) {
+        watchDepths({
+          docketName: docket.name,
+          counts: () => docket.backend.counts(),
+          failed: () => docket.backend.countFailed(Date.now(), docket.failedTtl),
+        });
+      }
       if (stopRequested()) return 0;
       if (options.untilFinished) await worker.runUntilFinished();
       else await worker.runForever();

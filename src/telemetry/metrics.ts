@@ -47,6 +47,8 @@ export interface DocketInstruments {
 export interface DepthSource {
   readonly docketName: string;
   counts(): Promise<{ stream: number; queue: number }>;
+  /** Tasks kept in the dead-letter set, when the docket keeps one. */
+  failed?(): Promise<number>;
 }
 
 const SECOND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -97,9 +99,12 @@ function makeInstruments(meter: Meter): DocketInstruments {
   const scheduleDepth = meter.createObservableGauge("docket_schedule_depth", {
     description: "Tasks scheduled for later",
   });
+  const deadLetterDepth = meter.createObservableGauge("docket_dead_letter_depth", {
+    description: "Tasks that failed for good and are kept in the dead-letter set",
+  });
   meter.addBatchObservableCallback(
-    (observer) => observeDepths(observer, queueDepth, scheduleDepth),
-    [queueDepth, scheduleDepth],
+    (observer) => observeDepths(observer, queueDepth, scheduleDepth, deadLetterDepth),
+    [queueDepth, scheduleDepth, deadLetterDepth],
   );
   return made;
 }
@@ -108,6 +113,7 @@ async function observeDepths(
   observer: { observe(gauge: ObservableGauge, value: number, attributes?: Attributes): void },
   queueDepth: ObservableGauge,
   scheduleDepth: ObservableGauge,
+  deadLetterDepth: ObservableGauge,
 ): Promise<void> {
   await Promise.all([...depthSources].map(async (source) => {
     try {
@@ -115,6 +121,7 @@ async function observeDepths(
       const attributes = { [DOCKET_NAME]: source.docketName };
       observer.observe(queueDepth, counts.stream, attributes);
       observer.observe(scheduleDepth, counts.queue, attributes);
+      if (source.failed) observer.observe(deadLetterDepth, await source.failed(), attributes);
     } catch {
       // The store is out of reach: no depth is reported rather than a wrong one.
     }

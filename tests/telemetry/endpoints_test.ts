@@ -66,6 +66,19 @@ for (const runtime of ["deno", "bun"] as const) {
       assert.equal(sample(text, "docket_task_duration_count", labels), 1);
       assert.equal(sample(text, "docket_queue_depth", { docket_name: name }), 0);
       assert.match(text, /# TYPE docket_task_duration histogram/);
+      assert.equal(sample(text, "docket_dead_letter_depth", { docket_name: name }), 0);
+
+      // A task that fails for good is counted in the dead-letter gauge.
+      const failing = await docket.add("fail")({ message: "for the gauge" });
+      await assert.rejects(failing.getResult({ timeout: 60_000 }), /for the gauge/);
+      await waitUntil(
+        async () => {
+          const { body } = await get(`http://127.0.0.1:${metricsPort}/metrics`);
+          return sample(body, "docket_dead_letter_depth", { docket_name: name }) === 1;
+        },
+        60_000,
+        "a scrape counting the dead-lettered task",
+      );
     } finally {
       await worker.stop();
       await docket.close();
