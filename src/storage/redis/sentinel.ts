@@ -6,6 +6,11 @@
  * answered `-READONLY` or dropped the connection. Blocking reads get a sentinel client of their
  * own (`duplicate()`), and its pub/sub follows the master too.
  *
+ * When the master changes, node-redis destroys the old master and pub/sub connections, which
+ * rejects whatever was still queued on them (a command, a `SUBSCRIBE` or an `UNSUBSCRIBE` sent
+ * while the old master was down) with "Disconnects client". Those are sent again here, on the
+ * new master, so a failover reaches no caller as an error.
+ *
  * @module
  */
 
@@ -42,20 +47,24 @@ export class SentinelConnection implements RedisConnection {
     return this.sentinel.isOpen;
   }
   /**
-   * Sends a command; one caught by a failover (its connection dropped before the sentinels
-   * named the new master) is sent again, for up to a minute, as a standalone client's commands
-   * wait for it to reconnect.
+   * Runs `send`, and again while a failover drops its connection (before the sentinels named
+   * the new master, or as node-redis replaces the old master's connections), for up to a
+   * minute, as a standalone client's commands wait for it to reconnect.
    */
-  async sendCommand(args: (string | Buffer)[], options?: SendOptions): Promise<unknown> {
+  async #throughFailover<T>(send: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + FAILOVER_WAIT_MS;
     for (let attempt = 0;; attempt++) {
       try {
-        return await this.sentinel.sendCommand(false, args, options);
+        return await send();
       } catch (error) {
         if (!this.sentinel.isOpen || !isConnectionLoss(error) || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1_000)));
       }
     }
+  }
+  /** Sends a command; one caught by a failover is sent again on the new master. */
+  sendCommand(args: (string | Buffer)[], options?: SendOptions): Promise<unknown> {
+    return this.#throughFailover(() => this.sentinel.sendCommand(false, args, options));
   }
   duplicate(): SentinelConnection {
     return new SentinelConnection(this.sentinel.duplicate());
@@ -66,11 +75,19 @@ export class SentinelConnection implements RedisConnection {
   on(event: "error", listener: (error: Error) => void): unknown {
     return this.sentinel.on(event, listener);
   }
+  /**
+   * Subscribes; a `SUBSCRIBE` caught by a failover is sent again (node-redis adds the listener
+   * only once Redis confirms, so a rejected one left nothing behind).
+   */
   subscribe(channel: string, listener: (message: string) => void): Promise<void> {
-    return this.sentinel.subscribe(channel, listener);
+    return this.#throughFailover(() => this.sentinel.subscribe(channel, listener));
   }
+  /**
+   * Unsubscribes; an `UNSUBSCRIBE` caught by a failover is sent again (node-redis moved the
+   * listener to the new master's connection, where it would otherwise stay).
+   */
   unsubscribe(channel: string, listener: (message: string) => void): Promise<void> {
-    return this.sentinel.unsubscribe(channel, listener);
+    return this.#throughFailover(() => this.sentinel.unsubscribe(channel, listener));
   }
   pSubscribe(pattern: string, listener: (message: string) => void): Promise<void> {
     return this.sentinel.pSubscribe(pattern, listener);
