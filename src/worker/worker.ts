@@ -287,6 +287,7 @@ export class Worker implements AsyncDisposable {
     // it, so the worker never has more than `concurrency` tasks in hand. When the stream runs
     // dry, one claim at a time waits for new work, as long as `minimumCheckInterval`.
     let more = false;
+    let abandoned = false;
     let emptied = false;
     let failure: { error: unknown } | undefined;
     let reserved = 0;
@@ -307,6 +308,7 @@ export class Worker implements AsyncDisposable {
         (deliveries) => {
           reserved -= count;
           this.#observer.readCompleted();
+          if (abandoned) return; // the stop gave up on this read: its messages stay pending
           for (const delivery of deliveries) this.#launch(delivery, env);
           more = deliveries.length >= count;
           emptied = deliveries.length === 0;
@@ -329,7 +331,7 @@ export class Worker implements AsyncDisposable {
         if (failure) {
           const { error } = failure;
           failure = undefined;
-          if (claims.size > 0) await Promise.all(claims);
+          if (claims.size > 0) await bounded(Promise.all(claims), this.reconnectionDelay); // (*)
           if (this.#stopping) break;
           this.logger.error(
             { err: error },
@@ -358,8 +360,8 @@ export class Worker implements AsyncDisposable {
         }
       }
     } finally {
-      // What claims under way bring is started (and so waited for) like any other run.
-      while (claims.size > 0) await Promise.all(claims);
+      // (*) A read queued while the store is down waits for it; a stop gives up after a deadline.
+      if (!await bounded(Promise.all(claims), STOP_CALL_DEADLINE_MS)) abandoned = true;
     }
   }
 
