@@ -76,6 +76,26 @@ function asModule(code: string): string {
   return `// deno-lint-ignore-file\n${header}${SUPPORT}${assumed.join("\n")}\n${code}\n`;
 }
 
+/**
+ * Packages an example imports that the application brings itself (an OpenTelemetry exporter, say):
+ * declared as untyped modules, so the library calls around them are still checked.
+ */
+function applicationPackages(all: Block[]): string {
+  const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
+  const known = (specifier: string) =>
+    specifier.startsWith("@docket/core") || /^(node|npm|jsr|https?):/.test(specifier) ||
+    Object.keys(config.imports ?? {}).some((name) =>
+      specifier === name || specifier.startsWith(`${name}/`)
+    );
+  const specifiers = new Set<string>();
+  for (const block of all) {
+    for (const match of block.code.matchAll(/from\s+"([^".][^"]*)"/g)) {
+      if (!known(match[1])) specifiers.add(match[1]);
+    }
+  }
+  return [...specifiers].map((specifier) => `declare module "${specifier}";`).join("\n") + "\n";
+}
+
 const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
 const blocks = typeScriptBlocks(readme);
 
@@ -88,9 +108,10 @@ Deno.test("README: every TypeScript example type-checks against the library", as
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   try {
+    writeFileSync(join(dir, "elsewhere.d.ts"), applicationPackages(blocks));
     const files = blocks.map((block) => {
       const file = join(dir, `line_${block.line}.ts`);
-      writeFileSync(file, asModule(block.code));
+      writeFileSync(file, `/// <reference path="./elsewhere.d.ts" />\n${asModule(block.code)}`);
       return file;
     });
     const output = await new Deno.Command(Deno.execPath(), {
