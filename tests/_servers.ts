@@ -342,22 +342,9 @@ export async function makeCertificates(): Promise<Certificates> {
 /** A TLS-only redis-server that requires client certificates signed by the CA. */
 export async function startTlsRedis(certs: Certificates, extra: string[] = []): Promise<Spawned> {
   const port = await freePort();
-  return await spawnRedis(port, [
-    "--port",
-    "0",
-    "--tls-port",
-    String(port),
-    "--tls-cert-file",
-    certs.serverCert,
-    "--tls-key-file",
-    certs.serverKey,
-    "--tls-ca-cert-file",
-    certs.caFile,
-    "--tls-auth-clients",
-    "yes",
-    ...PLAIN,
-    ...extra,
-  ], { tls: certs.client });
+  return await spawnRedis(port, [...tlsArgs(port, certs), ...PLAIN, ...extra], {
+    tls: certs.client,
+  });
 }
 
 /** A plain redis-server on a free port with extra arguments. */
