@@ -281,12 +281,12 @@ export class Worker implements AsyncDisposable {
     const reclaimEvery = Math.max(10, Math.min(1_000, this.redeliveryTimeout / 2));
     const gated = (task: string) => this.#flow.gated(this.docket.tasks.get(task) ?? this.#fallback);
     const env = this.#environment(counted);
-    // While work is waiting (the last claim came back full), claims do not block, and a second
-    // one may go out while the first is under way, each for at most half the slots: one batch
-    // is read and claimed while the other is being started. Slots a claim may fill are held for
+    // While work may be waiting (at first, then while the last claim came back full), claims
+    // do not block (one round trip: read_claim), and a second may go out while the first is
+    // under way, each for at most half the slots. Slots a claim may fill are held for
     // it, so the worker never has more than `concurrency` tasks in hand. When the stream runs
     // dry, one claim at a time waits for new work, as long as `minimumCheckInterval`.
-    let more = false;
+    let more = true;
     let abandoned = false;
     let emptied = false;
     let failure: { error: unknown } | undefined;

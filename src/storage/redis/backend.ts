@@ -1,9 +1,10 @@
 /**
  * The Redis backend: node-redis for transport, one Lua script per atomic operation.
  *
- * Round trips on the hot path: one EVALSHA per add (pipelined for `addMany`), one blocking
- * XREADGROUP plus one claim script per batch of deliveries, and one finish script per batch of
- * finished runs. Tasks with flow controls add one admit script per delivery and, for those that
+ * Round trips on the hot path: one EVALSHA per add (pipelined for `addMany`), one read_claim
+ * script per batch of deliveries while tracked work is waiting (sent behind the finish script of
+ * the batch that freed the slots, in the same round trip), otherwise one XREADGROUP (blocking
+ * when idle) plus one claim script, and one finish script per batch of finished runs. Tasks with flow controls add one admit script per delivery and, for those that
  * hold concurrency slots, one read plus one release script when the run ends.
  *
  * This file holds the write path (schedule, cancel, finish, moving due tasks) and the

@@ -1,16 +1,18 @@
 /**
- * A worker's consumer on Redis: claiming deliveries from the stream (new messages with
- * XREADGROUP, abandoned ones with XPENDING and XCLAIM, then the claim script), renewing what it holds,
- * and closing without stranding a read in progress.
+ * A worker's consumer on Redis: claiming deliveries from the stream (while work is waiting, new
+ * messages with the read_claim script, read and claimed in one call; on an idle stream, with a
+ * blocking XREADGROUP; abandoned ones with XPENDING and XCLAIM; those two then through the claim
+ * script), renewing what it holds, and closing without stranding a read in progress.
  *
  * @module
  */
 
 import type { BackendWarn, Consumer, Delivery } from "../backend.ts";
 import { commandOptions, type RedisConnection } from "./connection.ts";
-import { parseMessage, type RawEntry, text } from "./messages.ts";
+import { lacksPayload, parseMessage, type RawEntry, text } from "./messages.ts";
 import type { Arg, GroupAccess } from "./access.ts";
 import { claimScript } from "./scripts/claim.ts";
+import { readClaimScript } from "./scripts/read_claim.ts";
 import { pickReclaims, reclaimScan } from "../reclaim_policy.ts";
 
 /** An entry as read, with what XPENDING said of it when it was taken over. */
@@ -29,6 +31,10 @@ interface DeliveredEntry {
  */
 function judged(delivery: Delivery, verdict: unknown[], keys: { runs(key: string): string }) {
   const code = text(verdict?.[0]);
+  // A message without its payload: the verdict ends with the runs record's copy.
+  if ((code === "1" || code === "A") && lacksPayload(delivery.message)) {
+    delivery.message.data = verdict[verdict.length - 1] as Uint8Array;
+  }
   if (code === "1") return true;
   if (code === "A") {
     const workers = text(verdict[2] ?? "").split("\n").filter(Boolean);
@@ -57,6 +63,14 @@ export class RedisConsumer implements Consumer {
   #closed = false;
   /** Reads under way (a worker may have more than one claim out at once). */
   #reading = new Set<Promise<void>>();
+  /** Task names of tracked messages seen: read_claim is told whether each is gated. */
+  #taskNames = new Set<string>();
+  /**
+   * Whether the last messages read were tracked. Those need a claim script, which read_claim
+   * folds into the read; untracked ones with no tombstones need none, and a plain XREADGROUP
+   * (on the reader, beside the finish write) is cheaper for Redis than reading them in Lua.
+   */
+  #lastTracked = true;
 
   constructor(
     backend: GroupAccess,
@@ -105,6 +119,9 @@ export class RedisConsumer implements Consumer {
       );
     }
     const remaining = options.count - entries.length;
+    if (remaining > 0 && entries.length === 0 && options.blockMs <= 0 && this.#lastTracked) {
+      return await this.#readClaim(remaining, options);
+    }
     // Whether untracked messages read now need their tombstone check (see below).
     let tombstones: Promise<unknown> | undefined;
     if (remaining > 0) {
@@ -148,6 +165,59 @@ export class RedisConsumer implements Consumer {
       now: Math.max(options.now, Date.now()),
       noTombstones: tombstones !== undefined && Number(await tombstones) === 0,
     });
+  }
+
+  /**
+   * Reads and claims new messages in one read_claim call (work is waiting: nothing to block
+   * for). Messages the script could not judge come back untouched: malformed ones are dropped,
+   * tracked ones of a task it was not told about go through the claim script.
+   */
+  async #readClaim(count: number, options: {
+    now: number;
+    gated?: (task: string) => boolean;
+  }): Promise<Delivery[]> {
+    const keys = this.#backend.keys;
+    const args: Arg[] = [keys.group, this.#name, options.now, count, keys.prefix];
+    const gated = options.gated;
+    args.push(gated ? "0" : "1");
+    if (gated) { for (const task of this.#taskNames) args.push(task, gated(task) ? "1" : "0"); }
+    const call = this.#backend.run(readClaimScript, [keys.stream, keys.tombstones], args, true);
+    const reading = call.then(() => {}, () => {});
+    this.#reading.add(reading);
+    reading.then(() => this.#reading.delete(reading));
+    const [entries, verdicts] = await call as [RawEntry[], unknown[][]];
+    const claimed: Delivery[] = [];
+    const unjudged: DeliveredEntry[] = [];
+    let tracked = entries.length === 0;
+    for (let i = 0; i < entries.length; i++) {
+      const verdict = verdicts[i];
+      const code = text(verdict[0]);
+      if (code === "0") continue;
+      const entry = entries[i];
+      if (code === "?") {
+        unjudged.push({ entry, redelivered: false });
+        continue;
+      }
+      const message = parseMessage(entry[1]);
+      if (typeof message === "string") {
+        // Judged by the script but not readable here: dropped as the claim path drops it.
+        unjudged.push({ entry, redelivered: false });
+        continue;
+      }
+      if (message.generation !== 0) {
+        this.#taskNames.add(message.task);
+        tracked = true;
+      }
+      const delivery: Delivery = { id: text(entry[0]), message, redelivered: false };
+      if (judged(delivery, verdict, keys)) claimed.push(delivery);
+    }
+    this.#lastTracked = tracked || unjudged.length > 0;
+    if (unjudged.length === 0) return claimed;
+    const rest = await this.#claimEntries(unjudged, { ...options, now: Date.now() });
+    for (const delivery of rest) {
+      if (delivery.message.generation !== 0) this.#taskNames.add(delivery.message.task);
+    }
+    return claimed.concat(rest);
   }
 
   /**
@@ -232,6 +302,9 @@ export class RedisConsumer implements Consumer {
         this.#backend.send(["XDEL", keys.stream, ...malformed]),
       ]);
     }
+    if (candidates.some(({ message, redelivered }) => message.generation !== 0 && !redelivered)) {
+      this.#lastTracked = true;
+    } else if (runnable.length > 0) this.#lastTracked = false;
     if (candidates.length === 0) return runnable;
     const scriptKeys = [keys.stream];
     const args: Arg[] = [keys.group, this.#name, options.now, options.maxRedeliveries ?? -1];
@@ -247,9 +320,11 @@ export class RedisConsumer implements Consumer {
         tracked ? keys.stateChannel(message.key) : "",
         delivered[i].deliveries ?? 1,
         delivered[i].previous ?? "",
+        lacksPayload(message) ? "1" : "0",
       );
     }
-    const verdicts = await this.#backend.run(claimScript, scriptKeys, args) as unknown[][];
+    // Binary: a verdict may end with a payload.
+    const verdicts = await this.#backend.run(claimScript, scriptKeys, args, true) as unknown[][];
     const claimed = candidates.filter((delivery, i) => judged(delivery, verdicts[i], keys));
     return runnable.length === 0 ? claimed : runnable.concat(claimed);
   }

@@ -13,6 +13,18 @@ export type RawEntry = [Uint8Array, Uint8Array[]];
 
 const textDecoder = new TextDecoder();
 
+/**
+ * The `data` of a parsed message that carries no payload field: a tracked task's payload is
+ * stored once, in its runs record, and whoever reads the message fills it from there (the claim
+ * scripts return it). Compared by identity (see {@linkcode lacksPayload}).
+ */
+export const NO_PAYLOAD: Uint8Array = new Uint8Array(0);
+
+/** True when a parsed message had no payload field (its payload is in the runs record). */
+export function lacksPayload(message: TaskMessage): boolean {
+  return message.data === NO_PAYLOAD;
+}
+
 /** Bytes or string to string. */
 export function text(value: unknown): string {
   if (typeof value === "string") return value;
@@ -44,18 +56,19 @@ function wholeNumber(value: unknown): number {
 }
 
 /**
- * The message as docket writes it: exactly the six one-letter fields, as bytes, with whole
- * numbers. Anything else (undefined here) goes through the general parser below.
+ * The message as docket writes it: exactly the six one-letter fields (five for a tracked task,
+ * whose payload is in its runs record), as bytes, with whole numbers. Anything else (undefined
+ * here) goes through the general parser below.
  */
 function parseUsualMessage(flat: unknown[]): TaskMessage | undefined {
-  if (flat.length !== 12) return undefined;
+  if (flat.length !== 12 && flat.length !== 10) return undefined;
   let key: string | undefined;
   let task: string | undefined;
   let data: Uint8Array | undefined;
   let when = NaN;
   let attempt = NaN;
   let generation = NaN;
-  for (let i = 0; i < 12; i += 2) {
+  for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i];
     if (!(name instanceof Uint8Array) || name.length !== 1) return undefined;
     const value = flat[i + 1];
@@ -84,21 +97,30 @@ function parseUsualMessage(flat: unknown[]): TaskMessage | undefined {
     }
   }
   if (
-    key === undefined || task === undefined || data === undefined || Number.isNaN(when) ||
-    Number.isNaN(attempt) || Number.isNaN(generation)
+    key === undefined || task === undefined || Number.isNaN(when) ||
+    Number.isNaN(attempt) || Number.isNaN(generation) ||
+    (data === undefined) !== (flat.length === 10)
   ) {
     return undefined;
   }
-  return { key, task, data, when, attempt, generation };
+  if (data === undefined && generation === 0) return undefined;
+  return { key, task, data: data ?? NO_PAYLOAD, when, attempt, generation };
 }
 
-/** Parses a task message, or explains why it is malformed. */
+/**
+ * Parses a task message, or explains why it is malformed. A tracked message (generation above 0)
+ * may lack its payload field `d`: its `data` is then {@linkcode NO_PAYLOAD}.
+ */
 export function parseMessage(flat: unknown[]): TaskMessage | string {
   if (!Array.isArray(flat)) return "entry has no fields";
   const usual = parseUsualMessage(flat);
   if (usual) return usual;
   const fields = fieldMap(flat);
-  const missing = ["k", "t", "d", "w", "a", "g"].filter((name) => !fields.has(name));
+  // A tracked message (a generation above 0) may lack its payload: it is in the runs record.
+  const tracked = fields.has("g") && Number(text(fields.get("g"))) !== 0;
+  const missing = ["k", "t", "d", "w", "a", "g"].filter((name) =>
+    !fields.has(name) && !(name === "d" && tracked)
+  );
   if (missing.length) return `missing field(s) ${missing.join(", ")}`;
   const when = Number(text(fields.get("w")));
   const attempt = Number(text(fields.get("a")));
@@ -109,7 +131,7 @@ export function parseMessage(flat: unknown[]): TaskMessage | string {
   const message: TaskMessage = {
     key: text(fields.get("k")),
     task: text(fields.get("t")),
-    data: fields.get("d")!,
+    data: fields.get("d") ?? NO_PAYLOAD,
     when,
     attempt,
     generation,

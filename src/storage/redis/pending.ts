@@ -7,7 +7,7 @@
 
 import type { PendingTasks, TaskMessage } from "../backend.ts";
 import type { GroupAccess, RedisAccess } from "./access.ts";
-import { parseMessage, type RawEntry, text } from "./messages.ts";
+import { lacksPayload, parseMessage, type RawEntry, text } from "./messages.ts";
 import * as flow from "./flow.ts";
 
 /** Stream entries read per XRANGE while clearing. */
@@ -47,12 +47,29 @@ export async function pending(redis: GroupAccess, limit: number): Promise<Pendin
       deliveredAt: holder ? now - Number(holder.idle) : undefined,
     });
   }
+  await fillPayloads(redis, stream.map(({ message }) => message));
   const parked = await Promise.all(
     queued.map((key) => redis.send(["HGETALL", keys.parked(key)], true) as Promise<unknown[]>),
   );
   const queue = parked.map(parseMessage).filter((m): m is TaskMessage => typeof m !== "string");
   if (queue.length < limit) queue.push(...await flow.parkedMessages(redis, limit - queue.length));
   return { stream, queue };
+}
+
+/**
+ * Gives messages without a payload field (tracked tasks: the payload is stored once, in the runs
+ * record) the record's payload, read in one pipelined round trip.
+ */
+async function fillPayloads(redis: RedisAccess, messages: TaskMessage[]): Promise<void> {
+  const lacking = messages.filter(lacksPayload);
+  const payloads = await Promise.all(
+    lacking.map(({ key }) =>
+      redis.send(["HGET", redis.keys.runs(key), "data"], true).catch(() => undefined)
+    ),
+  );
+  lacking.forEach((message, i) => {
+    if (payloads[i] instanceof Uint8Array) message.data = payloads[i];
+  });
 }
 
 /**

@@ -9,8 +9,8 @@ import { defineScript } from "../script.ts";
 /**
  * The `schedule` script's mode `add` for tracked tasks that are due now (first attempt, no
  * expected generation, nothing to acknowledge), on its own: for each task it writes exactly what
- * `schedule` writes in that case, from fewer arguments, and adds that arrive together share one
- * call. Answers 'OK', or 'EXISTS' when the key is scheduled, queued or running, for each task.
+ * `schedule` writes in that case (the message without the payload, which is in the runs record),
+ * from fewer arguments, and adds that arrive together share one call. Answers 'OK', or 'EXISTS' when the key is scheduled, queued or running, for each task.
  * A single task fails as `schedule` does; in a batch, each task is answered on its own, and one
  * that fails is answered with its error, prefixed 'ERR '.
  */
@@ -30,14 +30,23 @@ local function add(i)
     return 'EXISTS'
   end
   local generation = (tonumber(current[2]) or 0) + 1
-  -- A fresh record: no result, error or expiry left over from an earlier run of this key.
-  redis.call('DEL', runs)
-  local id = redis.call('XADD', stream, '*', 'k', key, 't', task, 'd', data, 'w', when, 'a', '1',
+  -- A fresh record: no result, error or expiry left over from an earlier run of this key (every
+  -- record has a state or a generation, so without both there is nothing to clear).
+  if state or current[2] then redis.call('DEL', runs) end
+  -- No payload in the message: it is stored once, in the runs record (the claim returns it).
+  local id = redis.call('XADD', stream, '*', 'k', key, 't', task, 'w', when, 'a', '1',
     'g', generation)
   redis.call('HSET', runs, 'state', 'queued', 'key', key, 'task', task, 'data', data,
     'when', when, 'attempt', '1', 'gen', generation, 'sid', id)
-  redis.call('PUBLISH', ARGV[base + 5], cjson.encode({type = 'state', key = key, state = 'queued',
-    when = tonumber(when)}))
+  -- The bytes cjson.encode writes for this event, without building and encoding a table, when
+  -- nothing in it needs escaping (cjson's number format keeps up to 14 digits as they are).
+  local event
+  if string.find(key, '[%c"\\\\/]') or not string.find(when, '^%d+$') or #when > 14 then
+    event = cjson.encode({type = 'state', key = key, state = 'queued', when = tonumber(when)})
+  else
+    event = '{"state":"queued","type":"state","key":"' .. key .. '","when":' .. when .. '}'
+  end
+  redis.call('PUBLISH', ARGV[base + 5], event)
   return 'OK'
 end
 local count = #KEYS - 1

@@ -7,6 +7,73 @@
 import { defineScript } from "../script.ts";
 
 /**
+ * Defines `judge(runs, key, generation, gated, channel, deliveries, previous, worker, now, cap,
+ * want_data, tombstones_marked)`: the verdict on one delivered message, shared by `claim` and
+ * `read_claim` so both decide exactly alike.
+ *
+ * - A tracked message runs only when its runs record (`runs`, which must be in the caller's
+ *   KEYS or derived from the docket's hash-tagged prefix) is live with the same generation; an
+ *   untracked one only when no record (a cancellation tombstone) exists, which is not even
+ *   looked for when `tombstones_marked` is false (no tombstone can exist then).
+ * - Returns `{'1'}` run it, `{'0'}` drop it (the caller acknowledges and deletes), `{'A', times
+ *   abandoned, holders}` abandoned past the cap, `{'E', error}` runs key unusable. With
+ *   `want_data` (the message carries no payload: it is in the runs record only), `'1'` and `'A'`
+ *   of a tracked message also carry the record's `data` as their last element.
+ * - A claimed message is marked running (with its running event) unless `gated`.
+ */
+export const CLAIM_LUA = `
+local function holders_with(previous, before)
+  local list = {}
+  if before and before ~= '' then
+    for name in string.gmatch(before, '[^\\n]+') do list[#list + 1] = name end
+  end
+  if previous ~= '' then list[#list + 1] = previous end
+  while #list > 10 do table.remove(list, 1) end
+  return table.concat(list, '\\n')
+end
+
+local function judge(runs, key, generation, gated, channel, deliveries, previous, worker, now,
+    cap, want_data, tombstones_marked)
+  local abandoned = cap >= 0 and deliveries - 1 > cap
+  if generation == '0' then
+    if tombstones_marked and redis.call('EXISTS', runs) ~= 0 then return {'0'} end
+    if abandoned then return {'A', deliveries - 1, previous} end
+    return {'1'}
+  end
+  local current
+  if want_data then
+    current = redis.pcall('HMGET', runs, 'state', 'gen', 'when', 'holders', 'data')
+  else
+    current = redis.pcall('HMGET', runs, 'state', 'gen', 'when', 'holders')
+  end
+  if type(current) == 'table' and current.err then return {'E', current.err} end
+  local state = current[1]
+  local live = (state == 'queued' or state == 'scheduled' or state == 'running')
+    and current[2] == generation
+  if not live then return {'0'} end
+  local verdict
+  if deliveries > 1 then
+    local holders = holders_with(previous, current[4])
+    redis.call('HSET', runs, 'holders', holders)
+    if abandoned then verdict = {'A', deliveries - 1, holders} end
+  elseif current[4] then
+    redis.call('HDEL', runs, 'holders')
+  end
+  if not verdict then
+    verdict = {'1'}
+    if not gated then
+      redis.call('HSET', runs, 'state', 'running', 'worker', worker, 'started', now)
+      redis.call('HDEL', runs, 'sid')
+      redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key,
+        state = 'running', worker = worker, startedAt = now, when = tonumber(current[3])}))
+    end
+  end
+  if want_data then verdict[#verdict + 1] = current[5] or '' end
+  return verdict
+end
+`;
+
+/**
  * Claims a batch of delivered messages in one call. A tracked message runs only when its runs
  * record is live and carries the same generation; an untracked one only when no record (a
  * cancellation tombstone) exists. Claimed messages are marked running unless admission control
@@ -24,72 +91,25 @@ export const claimScript = defineScript(
 -- KEYS[1] stream of due work; KEYS[1 + i] runs hash of the i-th message
 -- ARGV[1] consumer group    ARGV[2] worker name    ARGV[3] now (epoch ms)
 -- ARGV[4] most redeliveries a message may have and still run (-1: no cap)
--- then 7 values per message: stream id, task key, generation, gated (1/0), state channel,
---   times delivered counting this one (0 unknown), the consumer that held it before ('' none)
+-- then 8 values per message: stream id, task key, generation, gated (1/0), state channel,
+--   times delivered counting this one (0 unknown), the consumer that held it before ('' none),
+--   whether the message lacks its payload (1/0: then '1' and 'A' also return the record's data)
 -- Returns one verdict per message: {'1'} run it, {'0'} dropped (stale, cancelled or finished),
--- {'A', times abandoned, holders} abandoned past the cap, {'E', error} runs key unusable.
+-- {'A', times abandoned, holders} abandoned past the cap, {'E', error} runs key unusable;
+-- '1' and 'A' end with the record's data when the message lacks its payload.
+${CLAIM_LUA}
 local stream = KEYS[1]
 local group, worker, now, cap = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local verdicts, dropped = {}, {}
-local PER = 7
+local PER = 8
 local count = (#ARGV - 4) / PER
-
-local function holders_with(previous, before)
-  local list = {}
-  if before and before ~= '' then
-    for name in string.gmatch(before, '[^\\n]+') do list[#list + 1] = name end
-  end
-  if previous ~= '' then list[#list + 1] = previous end
-  while #list > 10 do table.remove(list, 1) end
-  return table.concat(list, '\\n')
-end
-
 for i = 1, count do
   local base = 4 + (i - 1) * PER
-  local id, key, generation = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
-  local gated, channel = ARGV[base + 4] == '1', ARGV[base + 5]
-  local deliveries, previous = tonumber(ARGV[base + 6]), ARGV[base + 7]
-  local abandoned = cap >= 0 and deliveries - 1 > cap
-  local runs = KEYS[1 + i]
-  local verdict
-  if generation == '0' then
-    if redis.call('EXISTS', runs) ~= 0 then
-      verdict = {'0'}
-    elseif abandoned then
-      verdict = {'A', deliveries - 1, previous}
-    else
-      verdict = {'1'}
-    end
-  else
-    local current = redis.pcall('HMGET', runs, 'state', 'gen', 'when', 'holders')
-    if type(current) == 'table' and current.err then
-      verdict = {'E', current.err}
-    else
-      local state = current[1]
-      local live = (state == 'queued' or state == 'scheduled' or state == 'running')
-        and current[2] == generation
-      if not live then
-        verdict = {'0'}
-      elseif deliveries > 1 then
-        local holders = holders_with(previous, current[4])
-        redis.call('HSET', runs, 'holders', holders)
-        if abandoned then verdict = {'A', deliveries - 1, holders} end
-      elseif current[4] then
-        redis.call('HDEL', runs, 'holders')
-      end
-      if not verdict then
-        verdict = {'1'}
-        if not gated then
-          redis.call('HSET', runs, 'state', 'running', 'worker', worker, 'started', now)
-          redis.call('HDEL', runs, 'sid')
-          redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key,
-            state = 'running', worker = worker, startedAt = now, when = tonumber(current[3])}))
-        end
-      end
-    end
-  end
+  local verdict = judge(KEYS[1 + i], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4] == '1',
+    ARGV[base + 5], tonumber(ARGV[base + 6]), ARGV[base + 7], worker, now, cap,
+    ARGV[base + 8] == '1', true)
   verdicts[i] = verdict
-  if verdict[1] == '0' then dropped[#dropped + 1] = id end
+  if verdict[1] == '0' then dropped[#dropped + 1] = ARGV[base + 1] end
 end
 if #dropped > 0 then
   redis.call('XACK', stream, group, unpack(dropped))

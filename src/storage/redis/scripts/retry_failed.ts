@@ -8,7 +8,8 @@ import { defineScript } from "../script.ts";
 
 /**
  * Reruns tasks that failed for good, each with the payload its entry kept: a fresh runs record
- * (attempt 1, the next generation, no result or error), a message on the stream due now, a
+ * (attempt 1, the next generation, no result or error, holding the payload), a message on the
+ * stream due now (without the payload: the claim takes it from the record), a
  * `queued` event, and the entry removed from the set. A key that is scheduled, queued or running
  * again is left alone (`live`), entry and all.
  */
@@ -43,8 +44,9 @@ for i = 1, (#ARGV - 1) / 3 do
     else
       local generation = (tonumber(current[2]) or 0) + 1
       redis.call('DEL', runs)
-      local id = redis.call('XADD', stream, '*', 'k', key, 't', task, 'd', data, 'w', now,
-        'a', '1', 'g', generation)
+      -- No payload in the message: it is stored once, in the runs record (the claim returns it).
+      local id = redis.call('XADD', stream, '*', 'k', key, 't', task, 'w', now, 'a', '1',
+        'g', generation)
       redis.call('HSET', runs, 'state', 'queued', 'key', key, 'task', task, 'data', data,
         'when', now, 'attempt', '1', 'gen', generation, 'sid', id)
       redis.call('PUBLISH', channel,

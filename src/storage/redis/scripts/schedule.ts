@@ -8,6 +8,7 @@ import { defineScript } from "../script.ts";
 
 /**
  * Writes a task: immediate tasks go to the stream, future ones to the queue and a parked hash.
+ * An immediate tracked task's message carries no payload (field `d`): it is in the runs record.
  * One round trip per add, with no separate lock: the dedup check and the write are one script.
  *
  * Modes: `add` writes nothing when the key is scheduled, queued or running; `replace` removes
@@ -73,6 +74,11 @@ end
 local state = 'scheduled'
 if when <= now then
   state = 'queued'
+  if tracked then
+    -- The payload is stored once, in the runs record: the claim returns it with the verdict.
+    table.remove(fields, 6)
+    table.remove(fields, 5)
+  end
   local id = redis.call('XADD', stream, '*', unpack(fields))
   if tracked then
     redis.call('HSET', runs, 'state', state, 'key', key, 'task', task, 'data', data,

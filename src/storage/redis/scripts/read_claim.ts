@@ -1,0 +1,81 @@
+/**
+ * The `read_claim` Lua script: reads new messages for a worker and claims them in the same call.
+ *
+ * @module
+ */
+
+import { defineScript } from "../script.ts";
+import { CLAIM_LUA } from "./claim.ts";
+
+/**
+ * Reads up to `count` new messages (a non-blocking XREADGROUP) and judges each as the `claim`
+ * script does (see `CLAIM_LUA`), so a worker with work waiting takes its next batch in one round
+ * trip instead of a read and then a claim; the worker sends it right behind the write of the
+ * ends that freed the slots, in the same round trip. The blocking read of an idle stream and the
+ * takeover of abandoned messages still go through XREADGROUP and `claim`.
+ *
+ * The runs hash and state channel of each message are derived here from the docket's
+ * hash-tagged prefix (`<prefix>:runs:<key>`, `<prefix>:state:<key>`, as in `src/keys.ts`), so
+ * they are in the stream's Cluster slot although they are not in KEYS.
+ *
+ * A message this script cannot judge is left pending, untouched, with verdict `'?'`: a field
+ * missing or not a number (the worker drops it as malformed), or a tracked message of a task
+ * whose `gated` answer the worker did not pass (the worker claims it with `claim`).
+ */
+export const readClaimScript = defineScript(
+  "read_claim",
+  `
+-- KEYS[1] stream of due work    KEYS[2] tombstones marker (present while tombstones may exist)
+-- ARGV[1] consumer group    ARGV[2] worker name    ARGV[3] now (epoch ms)
+-- ARGV[4] how many messages to read at most    ARGV[5] the docket's prefix ('{name}')
+-- ARGV[6] 1 when no task is gated (every task name is answered for), else 0
+-- then pairs: task name, gated (1/0), for the task names the worker answers for
+-- Returns {entries as XREADGROUP gives them, one verdict per entry}: verdicts as claim's
+-- ({'1'}, {'0'} dropped, {'E', error}; '1' ends with the record's data when the message has no
+-- payload field), or {'?'} left pending and not judged.
+${CLAIM_LUA}
+local stream, marker = KEYS[1], KEYS[2]
+local group, worker, now, prefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
+local read = redis.call('XREADGROUP', 'GROUP', group, worker, 'COUNT', ARGV[4], 'STREAMS',
+  stream, '>')
+if not read then return {{}, {}} end
+local entries = read[1][2]
+local none_gated = ARGV[6] == '1'
+local gated = {}
+for i = 7, #ARGV, 2 do gated[ARGV[i]] = ARGV[i + 1] == '1' end
+local marked
+local verdicts, dropped = {}, {}
+for i, entry in ipairs(entries) do
+  local fields = entry[2]
+  local key, task, generation, has_data, when, attempt
+  for j = 1, #fields, 2 do
+    local name = fields[j]
+    if name == 'k' then key = fields[j + 1]
+    elseif name == 't' then task = fields[j + 1]
+    elseif name == 'g' then generation = fields[j + 1]
+    elseif name == 'd' then has_data = true
+    elseif name == 'w' then when = fields[j + 1]
+    elseif name == 'a' then attempt = fields[j + 1]
+    end
+  end
+  local verdict
+  if not (key and task and generation and when and attempt and tonumber(generation)
+      and tonumber(when) and tonumber(attempt)) or (generation == '0' and not has_data) then
+    verdict = {'?'}
+  elseif generation ~= '0' and gated[task] == nil and not none_gated then
+    verdict = {'?'}
+  else
+    if generation == '0' and marked == nil then marked = redis.call('EXISTS', marker) ~= 0 end
+    verdict = judge(prefix .. ':runs:' .. key, key, generation, gated[task] == true,
+      prefix .. ':state:' .. key, 1, '', worker, now, -1, not has_data, marked)
+  end
+  verdicts[i] = verdict
+  if verdict[1] == '0' then dropped[#dropped + 1] = entry[1] end
+end
+if #dropped > 0 then
+  redis.call('XACK', stream, group, unpack(dropped))
+  redis.call('XDEL', stream, unpack(dropped))
+end
+return {entries, verdicts}
+`,
+);
