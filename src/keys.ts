@@ -67,7 +67,11 @@ export class DocketKeys {
   runs(key: string): string {
     return `${this.prefix}:runs:${key}`;
   }
-  /** The message of a future task, waiting to be moved to the stream. */
+  /**
+   * The message of an untracked future task, waiting to be moved to the stream (a tracked future
+   * task's message is built from its runs record; dockets written by earlier versions may still
+   * hold one for a tracked task, which is moved all the same).
+   */
   parked(key: string): string {
     return `${this.prefix}:parked:${key}`;
   }

@@ -141,6 +141,38 @@ export function parseMessage(flat: unknown[]): TaskMessage | string {
   return message;
 }
 
+/** The runs record's fields a future task's message is built from, in this order (HMGET). */
+export const RUN_MESSAGE_FIELDS = ["state", "task", "data", "when", "attempt", "gen", "p"] as const;
+
+/**
+ * The message of a tracked future task, from its runs record (`RUN_MESSAGE_FIELDS`, binary
+ * HMGET), as `move_due` writes it; or why there is none (not scheduled, or a field missing).
+ */
+export function messageFromRun(key: string, values: unknown[]): TaskMessage | string {
+  if (!Array.isArray(values) || values.length !== RUN_MESSAGE_FIELDS.length) return "no record";
+  const [state, task, data, when, attempt, generation, traceContext] = values;
+  if (state == null || text(state) !== "scheduled") return "not scheduled";
+  if (
+    task == null || !(data instanceof Uint8Array) || when == null || attempt == null ||
+    generation == null
+  ) {
+    return "record is missing fields";
+  }
+  const message: TaskMessage = {
+    key,
+    task: text(task),
+    data,
+    when: Number(text(when)),
+    attempt: Number(text(attempt)),
+    generation: Number(text(generation)),
+  };
+  if (![message.when, message.attempt, message.generation].every(Number.isFinite)) {
+    return "non-numeric when, attempt or generation";
+  }
+  if (traceContext != null) message.traceContext = text(traceContext);
+  return message;
+}
+
 function optionalNumber(value: Uint8Array | undefined): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(text(value));

@@ -7,8 +7,16 @@
 
 import type { PendingTasks, TaskMessage } from "../backend.ts";
 import type { GroupAccess, RedisAccess } from "./access.ts";
-import { lacksPayload, parseMessage, type RawEntry, text } from "./messages.ts";
+import {
+  lacksPayload,
+  messageFromRun,
+  parseMessage,
+  type RawEntry,
+  RUN_MESSAGE_FIELDS,
+  text,
+} from "./messages.ts";
 import * as flow from "./flow.ts";
+import { isWrongType } from "./wrong_type.ts";
 
 /** Stream entries read per XRANGE while clearing. */
 const CLEAR_PAGE = 1000;
@@ -48,10 +56,8 @@ export async function pending(redis: GroupAccess, limit: number): Promise<Pendin
     });
   }
   await fillPayloads(redis, stream.map(({ message }) => message));
-  const parked = await Promise.all(
-    queued.map((key) => redis.send(["HGETALL", keys.parked(key)], true) as Promise<unknown[]>),
-  );
-  const queue = parked.map(parseMessage).filter((m): m is TaskMessage => typeof m !== "string");
+  const queue = (await Promise.all(queued.map((key) => futureMessage(redis, key))))
+    .filter((m): m is TaskMessage => m !== undefined);
   if (queue.length < limit) queue.push(...await flow.parkedMessages(redis, limit - queue.length));
   return { stream, queue };
 }
@@ -70,6 +76,29 @@ async function fillPayloads(redis: RedisAccess, messages: TaskMessage[]): Promis
   lacking.forEach((message, i) => {
     if (payloads[i] instanceof Uint8Array) message.data = payloads[i];
   });
+}
+
+/**
+ * The message of a future task, as `move_due` will write it: from its parked hash when there is
+ * one (an untracked task, or a tracked one written by an earlier version), else from its runs
+ * record. Undefined when neither holds a usable message (a key of another type included).
+ */
+async function futureMessage(redis: RedisAccess, key: string): Promise<TaskMessage | undefined> {
+  const keys = redis.keys;
+  // A key of another type (written by something else) leaves this task out of the listing.
+  const [parked, record] = await Promise.all([
+    redis.send(["HGETALL", keys.parked(key)], true).catch(skipWrongType),
+    redis.send(["HMGET", keys.runs(key), ...RUN_MESSAGE_FIELDS], true).catch(skipWrongType),
+  ]) as [unknown[], unknown[]];
+  const message = Array.isArray(parked) && parked.length > 0
+    ? parseMessage(parked)
+    : messageFromRun(key, record);
+  return typeof message === "string" ? undefined : message;
+}
+
+function skipWrongType(error: unknown): unknown[] {
+  if (isWrongType(error)) return [];
+  throw error;
 }
 
 /**

@@ -48,6 +48,7 @@ export const DOCKET_COMMANDS: readonly string[] = [
   "zremrangebyscore",
   "zrevrangebyscore",
   "zscore",
+  "zmscore",
   // hashes: execution records and progress
   "hdel",
   "hexists",

@@ -27,7 +27,8 @@ import { defineScript } from "../script.ts";
 export const admitScript = defineScript(
   "admit",
   `
--- KEYS[1] stream   KEYS[2] runs hash   KEYS[3] queue   KEYS[4] parked hash   KEYS[5] progress hash
+-- KEYS[1] stream   KEYS[2] runs hash   KEYS[3] queue   KEYS[4] parked hash (untracked tasks)
+-- KEYS[5] progress hash
 -- KEYS[6] concurrency watch set; then the keys of each check, in order:
 --   concurrency: slots (zset), waiters (stream); debounce: hash; cooldown: string; rate-limit: zset
 -- ARGV[1] consumer group   ARGV[2] worker   ARGV[3] now (ms)   ARGV[4] lease (ms)
@@ -192,16 +193,18 @@ if resched_at then
     end
   end
   acknowledge()
-  local next_generation = 0
-  if tracked then next_generation = redis.call('HINCRBY', runs, 'gen', 1) end
-  redis.call('HSET', parked, 'k', key, 't', task, 'd', data, 'w', resched_at, 'a', attempt,
-    'g', next_generation)
   redis.call('ZADD', queue, resched_at, key)
   if tracked then
+    -- The runs record is the future message (as the schedule script writes it): the next
+    -- generation and the new time; no trace context, as a rescheduled message never had one.
+    redis.call('HINCRBY', runs, 'gen', 1)
     redis.call('HSET', runs, 'state', 'scheduled', 'when', resched_at)
-    redis.call('HDEL', runs, 'sid', 'worker', 'started')
+    redis.call('HDEL', runs, 'sid', 'worker', 'started', 'p')
     redis.call('PUBLISH', channel,
       cjson.encode({type = 'state', key = key, state = 'scheduled', when = resched_at}))
+  else
+    redis.call('HSET', parked, 'k', key, 't', task, 'd', data, 'w', resched_at, 'a', attempt,
+      'g', 0)
   end
   return result('rescheduled', resched_at)
 end

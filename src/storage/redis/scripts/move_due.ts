@@ -11,6 +11,12 @@ import { defineScript } from "../script.ts";
  * (ZRANGEBYSCORE … LIMIT), so every key the script touches is declared and a backlog of a million
  * future tasks is moved a batch at a time, never blocking Redis for long. Scores are checked again
  * here, so a task replaced to a later time in between stays where it is.
+ *
+ * A tracked task's message is built from its runs record (state `scheduled`), which holds
+ * everything the message carries: four commands per task (HMGET, XADD, HSET, PUBLISH), plus a
+ * few per batch. An untracked task, which has no runs record, keeps its message in a parked hash
+ * (HMGET, HGETALL, XADD, DEL). A tracked task written by an earlier version also has a parked
+ * hash: when one exists it is moved exactly as before, so its trace context is kept.
  */
 export const moveDueScript = defineScript(
   "move_due",
@@ -21,34 +27,96 @@ export const moveDueScript = defineScript(
 -- Returns how many tasks were moved.
 local queue, stream = KEYS[1], KEYS[2]
 local now = tonumber(ARGV[1])
-local moved = 0
 local count = (#ARGV - 1) / 2
+
+-- Commands taking many keys get them a chunk at a time (unpack() is bounded by the Lua stack):
+-- the replies of the chunks, concatenated.
+local function chunked(command, head, list)
+  local replies = {}
+  for from = 1, #list, 1000 do
+    local to = math.min(from + 999, #list)
+    local reply
+    if head then
+      reply = redis.call(command, head, unpack(list, from, to))
+    else
+      reply = redis.call(command, unpack(list, from, to))
+    end
+    if type(reply) ~= 'table' then reply = {reply} end
+    for _, value in ipairs(reply) do replies[#replies + 1] = value end
+  end
+  return replies
+end
+
+-- One ZMSCORE checks every score again, one ZREM takes the due ones out of the queue.
+local members = {}
+for i = 1, count do members[i] = ARGV[2 * i] end
+if count == 0 then return 0 end
+local scores = chunked('ZMSCORE', queue, members)
+local due, due_keys = {}, {}
 for i = 1, count do
+  if scores[i] and tonumber(scores[i]) <= now then
+    due[#due + 1] = i
+    due_keys[#due_keys + 1] = members[i]
+  end
+end
+if #due == 0 then return 0 end
+chunked('ZREM', queue, due_keys)
+
+-- A runs record in state scheduled is a tracked task's, and holds its message (every field but
+-- k, which is the member). Its payload is not copied: the claim reads it from the record. Keys
+-- of another type (written by something else) are skipped, never the batch.
+local records, parked_keys = {}, {}
+for _, i in ipairs(due) do
+  local r = redis.pcall('HMGET', KEYS[2 + 2 * i], 'state', 'task', 'when', 'attempt', 'gen', 'p')
+  if type(r) == 'table' and not r.err and r[1] == 'scheduled' then
+    r.complete = r[2] and r[3] and r[4] and r[5]
+    records[i] = r
+    parked_keys[#parked_keys + 1] = KEYS[1 + 2 * i]
+  end
+end
+-- Parked hashes of tracked tasks exist only in dockets written by an earlier version: one EXISTS
+-- tells whether this batch has any, and only then is each of them looked for.
+local look_for_parked = false
+if #parked_keys > 0 then
+  for _, n in ipairs(chunked('EXISTS', false, parked_keys)) do
+    if n > 0 then look_for_parked = true end
+  end
+end
+
+local moved = 0
+-- The message of a parked hash, as an earlier version moved it: fields as written, hash deleted.
+-- Answers the stream id, false when nothing was moved, or nil when there is no usable hash.
+local function move_parked(parked)
+  local fields = redis.pcall('HGETALL', parked)
+  if type(fields) ~= 'table' or fields.err or #fields == 0 or #fields % 2 ~= 0 then return nil end
+  local id = redis.pcall('XADD', stream, '*', unpack(fields))
+  redis.call('DEL', parked)
+  if type(id) == 'table' then return false end
+  return id
+end
+
+for _, i in ipairs(due) do
   local key, channel = ARGV[2 * i], ARGV[2 * i + 1]
   local parked, runs = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
-  local score = redis.call('ZSCORE', queue, key)
-  if score and tonumber(score) <= now then
-    redis.call('ZREM', queue, key)
-    -- Keys of another type (written by something else) are skipped, never the batch: a parked
-    -- entry that cannot be read is dropped; a message the stream refuses is left out.
-    local fields = redis.pcall('HGETALL', parked)
-    if type(fields) == 'table' and fields.err then
-      fields = {}
+  local r = records[i]
+  local id = nil
+  if r == nil or look_for_parked then id = move_parked(parked) end
+  if r ~= nil and r.complete and id == nil then
+    -- No d: the payload stays in the runs record only, and the claim returns it with the verdict.
+    if r[6] then
+      id = redis.pcall('XADD', stream, '*', 'k', key, 't', r[2], 'w', r[3], 'a', r[4], 'g', r[5],
+        'p', r[6])
+    else
+      id = redis.pcall('XADD', stream, '*', 'k', key, 't', r[2], 'w', r[3], 'a', r[4], 'g', r[5])
     end
-    local id = false
-    if #fields > 0 and #fields % 2 == 0 then
-      id = redis.pcall('XADD', stream, '*', unpack(fields))
-      if type(id) == 'table' then id = false end
-    end
-    if #fields > 0 then redis.call('DEL', parked) end
-    if id then
-      moved = moved + 1
-      local state = redis.pcall('HGET', runs, 'state')
-      if state == 'scheduled' then
-        redis.call('HSET', runs, 'state', 'queued', 'sid', id)
-        redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = 'queued',
-          when = tonumber(score)}))
-      end
+    if type(id) == 'table' then id = false end
+  end
+  if id then
+    moved = moved + 1
+    if r ~= nil then
+      redis.call('HSET', runs, 'state', 'queued', 'sid', id)
+      redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = 'queued',
+        when = tonumber(scores[i])}))
     end
   end
 end

@@ -7,7 +7,8 @@
 import { defineScript } from "../script.ts";
 
 /**
- * Writes a task: immediate tasks go to the stream, future ones to the queue and a parked hash.
+ * Writes a task: immediate tasks go to the stream, future ones to the queue, with their message
+ * in the runs record (tracked tasks) or in a parked hash (untracked ones, which have no record).
  * An immediate tracked task's message carries no payload (field `d`): it is in the runs record.
  * One round trip per add, with no separate lock: the dedup check and the write are one script.
  *
@@ -20,7 +21,8 @@ export const scheduleScript = defineScript(
   "schedule",
   `
 -- KEYS[1] runs hash of the task       KEYS[2] stream of due work
--- KEYS[3] queue of future work (zset) KEYS[4] parked hash of the task
+-- KEYS[3] queue of future work (zset) KEYS[4] parked hash of the task (untracked future tasks;
+--   replace deletes one an earlier version wrote for a tracked task)
 -- ARGV[1] mode: add | replace | reschedule
 -- ARGV[2] task key    ARGV[3] task name    ARGV[4] payload (MessagePack)
 -- ARGV[5] when (epoch ms)    ARGV[6] now (epoch ms)    ARGV[7] attempt
@@ -66,10 +68,11 @@ if tracked then
   redis.call('DEL', runs)
 end
 
+local trace = ARGV[13] ~= nil and ARGV[13] ~= '' and ARGV[13]
 local fields = {'k', key, 't', task, 'd', data, 'w', ARGV[5], 'a', attempt, 'g', generation}
-if ARGV[13] ~= nil and ARGV[13] ~= '' then
+if trace then
   fields[#fields + 1] = 'p'
-  fields[#fields + 1] = ARGV[13]
+  fields[#fields + 1] = trace
 end
 local state = 'scheduled'
 if when <= now then
@@ -84,13 +87,20 @@ if when <= now then
     redis.call('HSET', runs, 'state', state, 'key', key, 'task', task, 'data', data,
       'when', ARGV[5], 'attempt', attempt, 'gen', generation, 'sid', id)
   end
+elseif tracked then
+  -- The runs record holds every field of the message (p too, when there is one): move_due builds
+  -- the message from it, so a tracked future task has no parked hash and its payload is stored once.
+  local record = {'state', state, 'key', key, 'task', task, 'data', data, 'when', ARGV[5],
+    'attempt', attempt, 'gen', generation}
+  if trace then
+    record[#record + 1] = 'p'
+    record[#record + 1] = trace
+  end
+  redis.call('HSET', runs, unpack(record))
+  redis.call('ZADD', queue, when, key)
 else
   redis.call('HSET', parked, unpack(fields))
   redis.call('ZADD', queue, when, key)
-  if tracked then
-    redis.call('HSET', runs, 'state', state, 'key', key, 'task', task, 'data', data,
-      'when', ARGV[5], 'attempt', attempt, 'gen', generation)
-  end
 end
 if tracked then
   redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = state, when = when}))
