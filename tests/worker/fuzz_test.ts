@@ -23,7 +23,9 @@ const numberText = fc.oneof(
 );
 /** A payload that decodes (of any shape) or one that does not. */
 const payload = fc.oneof(
-  fc.jsonValue().map((value) => Buffer.from(encodeValue(value as never, "payload"))),
+  // An own "__proto__" key is refused by the codec before anything is sent: not a payload.
+  fc.jsonValue().filter((value) => !JSON.stringify(value ?? null).includes('"__proto__":'))
+    .map((value) => Buffer.from(encodeValue(value as never, "payload"))),
   bytes.map((b) => Buffer.from(b)),
 );
 const field = fc.oneof(
