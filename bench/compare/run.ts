@@ -397,12 +397,7 @@ async function compare(options: Options, server: RedisServer, warnings: string[]
   }
   const versions = await Promise.all(["bullmq", "ioredis", "redis", "pino"].map(packageVersion));
   const table = renderTable(scenarios, results, baseline, challengers);
-  const targets = renderTargets(
-    results,
-    baseline.contender.name,
-    "docket",
-    "bench/PROFILE.md says where the time goes",
-  );
+  const targets = renderTargets(results, scenarios, "bench/PROFILE.md says where the time goes");
   const settings = settingsLines(options, workload, versions, scenarios);
   return { table, targets, settings, warnings };
 }
