@@ -355,6 +355,10 @@ export async function openFilledBacklog(
 export async function prepareWorkerProcess(args: WorkerProcessArgs): Promise<PreparedWorker> {
   const url = new URL(args.url);
   const connection = { host: url.hostname, port: Number(url.port) };
+  if (args.warmUpTasks > 0) {
+    const { concurrency, keepState } = args;
+    await drain(connection, { tasks: args.warmUpTasks, concurrency, keepState });
+  }
   const worker = new Worker(args.name, () => Promise.resolve(), {
     connection,
     concurrency: args.concurrency,

@@ -85,6 +85,11 @@ export interface TrackedBytesResult {
 /** One pre-filled backlog drained by `processes` worker processes at `concurrency` each. */
 export interface ProcessDrainSpec extends DrainSpec {
   processes: number;
+  /**
+   * Tasks each process drains on a queue of its own before it says it is ready, so the clock
+   * sees warmed-up processes (as the in-process contenders' warm-up drain does), not JIT warm-up.
+   */
+  warmUpTasks: number;
 }
 
 export interface ProcessDrainResult {
@@ -112,6 +117,8 @@ export interface WorkerProcessArgs {
   concurrency: number;
   keepState: boolean;
   tuning: DocketTuning;
+  /** Tasks to drain on a queue of the process's own before setting up (see ProcessDrainSpec). */
+  warmUpTasks: number;
   /** Called with the payload's index for every task this worker ran. */
   record(index: number): void;
 }

@@ -379,6 +379,10 @@ export async function openFilledBacklog(
 
 /** One worker process's side (worker_child.ts): joins the named docket, not started yet. */
 export async function prepareWorkerProcess(args: WorkerProcessArgs): Promise<PreparedWorker> {
+  if (args.warmUpTasks > 0) {
+    const { concurrency, keepState } = args;
+    await drain(args.url, { tasks: args.warmUpTasks, concurrency, keepState }, args.tuning);
+  }
   const session = await openSession(args.url, { name: args.name }, args.keepState);
   session.onRun(({ i }) => args.record(i));
   const worker = workerFor(session, args.concurrency, args.tuning);

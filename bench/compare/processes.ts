@@ -17,7 +17,8 @@ import {
 import type { DocketTuning } from "./docket_tuning.ts";
 
 const CHILD_SCRIPT = "bench/compare/worker_child.ts";
-const READY_TIMEOUT_MS = 60_000;
+/** Start-up and the warm-up drain. */
+const READY_TIMEOUT_MS = 120_000;
 /** How long a child that has reported may take to close its connections and exit. */
 const EXIT_GRACE_MS = 15_000;
 const REPO_ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
@@ -77,7 +78,7 @@ class WorkerProcess {
   #ended = false;
   #stderr = "";
 
-  constructor(target: ProcessDrainTarget, concurrency: number, keepState: boolean) {
+  constructor(target: ProcessDrainTarget, spec: ProcessDrainSpec) {
     const { command, args } = commandFor(target.runtime);
     this.#child = new Deno.Command(command, {
       args: [
@@ -89,12 +90,14 @@ class WorkerProcess {
         "--name",
         target.name,
         "--concurrency",
-        String(concurrency),
+        String(spec.concurrency),
+        "--warm-up",
+        String(spec.warmUpTasks),
         "--check-interval",
         String(target.tuning.minimumCheckInterval),
         "--scheduling-resolution",
         String(target.tuning.schedulingResolution),
-        ...(keepState ? ["--keep-state"] : []),
+        ...(spec.keepState ? ["--keep-state"] : []),
       ],
       cwd: REPO_ROOT,
       stdin: "piped",
@@ -184,7 +187,7 @@ export async function drainWithProcesses(
 ): Promise<ProcessDrainResult> {
   const children = Array.from(
     { length: spec.processes },
-    () => new WorkerProcess(target, spec.concurrency, spec.keepState),
+    () => new WorkerProcess(target, spec),
   );
   let graceMs = 0;
   try {

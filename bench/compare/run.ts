@@ -342,8 +342,10 @@ const SCALING_SETTINGS = [
   "flushed server and drained the same way (reset after the fill), and the move's cost is the " +
   "difference; commands are counted for the Deno contenders only",
   "section 10: the parent bulk-adds the backlog, starts the worker processes " +
-  "(`bench/compare/worker_child.ts`, docket under Deno and under Bun, BullMQ under Deno) and " +
-  "waits until each is connected and ready; the clock runs from the start signal until the " +
+  "(`bench/compare/worker_child.ts`, docket under Deno and under Bun, BullMQ under Deno); " +
+  "each first drains 2,000 tasks (at the default scale) on a queue of its own (warm-up, as the in-process " +
+  "contenders' warm-up drain: a fresh process spends about 0.2 s of CPU warming up, see " +
+  "bench/PROFILE.md) and then says it is ready; the clock runs from the start signal until the " +
   "last process has no more work (docket `runUntilFinished`, BullMQ `drained` then `close`); " +
   "worker CPU = process.cpuUsage() (user + system) in each child over that span, summed; Redis " +
   "CPU from INFO cpu after a CONFIG RESETSTAT at the start signal; every task checked to run " +

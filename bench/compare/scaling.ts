@@ -25,6 +25,8 @@ export interface ScalingWorkload {
   processTasks: number;
   processCounts: number[];
   processConcurrency: number;
+  /** Per process, before the clock: see ProcessDrainSpec.warmUpTasks. */
+  processWarmUpTasks: number;
   idleMs: number;
   idleRepetitions: number;
 }
@@ -50,6 +52,7 @@ export const FULL_SCALING_WORKLOAD: ScalingWorkload = {
   processTasks: 20_000,
   processCounts: [1, 2, 4],
   processConcurrency: 50,
+  processWarmUpTasks: 2_000,
   idleMs: 10_000,
   // The window is the run: one is enough for a count that varies little.
   idleRepetitions: 1,
@@ -65,6 +68,7 @@ export function scaledScalingWorkload(scale: number): ScalingWorkload {
     trackedTasks: tasks(w.trackedTasks),
     due: w.due.map((d) => ({ ...d, tasks: tasks(d.tasks) })),
     processTasks: tasks(w.processTasks),
+    processWarmUpTasks: tasks(w.processWarmUpTasks),
     idleMs: Math.max(1_000, Math.round(w.idleMs * Math.min(1, scale))),
   };
 }
@@ -256,6 +260,7 @@ function processes(w: ScalingWorkload, processCount: number, keepState: boolean)
         concurrency: w.processConcurrency,
         keepState,
         processes: processCount,
+        warmUpTasks: w.processWarmUpTasks,
       }, probe.resetCounters);
       const server = await probe.countersSinceReset();
       const breakdown = await admin.commandBreakdown();

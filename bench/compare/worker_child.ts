@@ -1,8 +1,8 @@
 /**
  * One worker process of a multi-process drain (processes.ts starts 1, 2 or 4 of them on one
  * pre-filled backlog): `deno run … bench/compare/worker_child.ts --library docket|bullmq
- * --url redis://… --name QUEUE --concurrency 50 [--keep-state] [--check-interval 100]
- * [--scheduling-resolution 250]`, or `bun run …` for docket under Bun.
+ * --url redis://… --name QUEUE --concurrency 50 [--keep-state] [--warm-up 2000]
+ * [--check-interval 100] [--scheduling-resolution 250]`, or `bun run …` for docket under Bun.
  *
  * Protocol on stdout, one JSON line each: `{"ready":true}` once connected and set up, then, after
  * the parent writes a line to stdin ("go"), `{"finishedAt":…,"cpuMicros":…,…,"seen":[…]}` when
@@ -75,6 +75,7 @@ async function main(): Promise<number> {
       name,
       concurrency: numberAfter(argv, "--concurrency", 50),
       keepState: argv.includes("--keep-state"),
+      warmUpTasks: numberAfter(argv, "--warm-up", 0),
       tuning: {
         minimumCheckInterval: numberAfter(
           argv,
