@@ -76,9 +76,11 @@ export const TARGETS: readonly Target[] = [
     bound: 0.9,
     unit: "×",
   })),
+  // The issue counts the move's commands (ZSCORE, ZREM, HGETALL, XADD, DEL, HGET per task): a
+  // tracked task's claim and finish cost ~9 calls inside their scripts whether it was due or not.
   ...["due-at-once", "due-at-once-100k"].map((scenario): Target => ({
-    label: `Redis commands per due task: ${scenario}`,
-    of: side(scenario, "commands"),
+    label: `Redis commands per due task for the move (due − immediate): ${scenario}`,
+    of: side(scenario, "moveCommands"),
     kind: "max",
     bound: 4,
     unit: " calls",
