@@ -12,21 +12,30 @@ import "npm:ioredis@5.11.1";
 import { type Job, type JobsOptions, Queue, Worker } from "npm:bullmq@6.7.0";
 import {
   addAtSteadyRate,
+  type BacklogResult,
+  type BacklogSpec,
   benchPayload,
+  type Checkpoint,
   closeQuietly,
   type Contender,
   DeliveryTracker,
   type DrainSpec,
   type DueAtOnceSpec,
   freshName,
-  inBatches,
+  inBatchesInFlight,
   type LatencySpec,
   MEASUREMENT_TIMEOUT_MS,
+  paddedPayload,
   pickupLatencies,
+  type PreparedWorker,
   runInFlight,
+  type ServerProbe,
   sleep,
+  type TrackedBytesResult,
+  type TrackedBytesSpec,
   WARM_UP_ADDS,
   withTimeout,
+  type WorkerProcessArgs,
 } from "./contender.ts";
 
 export interface BullmqConnection {
@@ -41,16 +50,27 @@ const FIRE_AND_FORGET: JobsOptions = { removeOnComplete: true, removeOnFail: tru
 const KEEP_FOR_15_MINUTES: JobsOptions = { removeOnComplete: { age: 900 } };
 /** Lets a fresh worker open its connections and block on the queue before adds start. */
 const WORKER_SETTLE_MS = 250;
+/** Pre-fill batches outstanding at once (as docket's pre-fill). */
+const FILL_IN_FLIGHT = 4;
+const HOUR_MS = 3_600_000;
+/** An idle worker's connections settle before its commands are counted. */
+const IDLE_SETTLE_MS = 1_000;
 
 function retention(keepState: boolean): JobsOptions {
   return keepState ? KEEP_FOR_15_MINUTES : FIRE_AND_FORGET;
 }
 
-async function fill(queue: Queue, tasks: number, opts: () => JobsOptions): Promise<void> {
-  await inBatches(
+async function fill(
+  queue: Queue,
+  tasks: number,
+  opts: () => JobsOptions,
+  payload: (i: number) => unknown = benchPayload,
+): Promise<void> {
+  await inBatchesInFlight(
     tasks,
+    FILL_IN_FLIGHT,
     (indices) =>
-      queue.addBulk(indices.map((i) => ({ name: JOB_NAME, data: benchPayload(i), opts: opts() }))),
+      queue.addBulk(indices.map((i) => ({ name: JOB_NAME, data: payload(i), opts: opts() }))),
   );
 }
 
@@ -158,10 +178,15 @@ function enqueueInFlight(
   });
 }
 
-function drain(connection: BullmqConnection, spec: DrainSpec): Promise<number> {
+function drain(
+  connection: BullmqConnection,
+  spec: DrainSpec,
+  filled?: Checkpoint,
+): Promise<number> {
   return withQueue(connection, "drain", async ({ queue, startWorker }) => {
     const opts = retention(spec.keepState);
     await fill(queue, spec.tasks, () => opts);
+    await filled?.();
     const tracker = new DeliveryTracker(spec.tasks);
     const start = performance.now();
     await startWorker(spec.concurrency, tracker).allDone(tracker, MEASUREMENT_TIMEOUT_MS, "drain");
@@ -191,7 +216,11 @@ function latency(connection: BullmqConnection, spec: LatencySpec): Promise<numbe
   });
 }
 
-function dueAtOnce(connection: BullmqConnection, spec: DueAtOnceSpec): Promise<number> {
+function dueAtOnce(
+  connection: BullmqConnection,
+  spec: DueAtOnceSpec,
+  filled?: Checkpoint,
+): Promise<number> {
   return withQueue(connection, "due-at-once", async ({ queue, startWorker }) => {
     const dueAt = Date.now() + spec.leadMs;
     // BullMQ's due time is the job's timestamp plus its delay; fixing both makes every job due
@@ -200,6 +229,7 @@ function dueAtOnce(connection: BullmqConnection, spec: DueAtOnceSpec): Promise<n
       const now = Date.now();
       return { ...KEEP_FOR_15_MINUTES, timestamp: now, delay: dueAt - now };
     });
+    await filled?.();
     if (Date.now() >= dueAt) {
       throw new Error(`pre-fill took longer than the ${spec.leadMs} ms lead`);
     }
@@ -221,6 +251,132 @@ export function bullmqContender(connection: BullmqConnection): Contender {
     enqueueInFlight: (tasks, inFlight) => enqueueInFlight(connection, tasks, inFlight),
     drain: (spec) => drain(connection, spec),
     latency: (spec) => latency(connection, spec),
-    dueAtOnce: (spec) => dueAtOnce(connection, spec),
+    dueAtOnce: (spec, filled) => dueAtOnce(connection, spec, filled),
+    drainAfter: (spec, filled) => drain(connection, spec, filled),
+    futureBacklog: (spec, probe) => futureBacklog(connection, spec, probe),
+    trackedBytes: (spec, probe) => trackedBytes(connection, spec, probe),
+    idleCommands: (ms, probe) => idleCommands(connection, ms, probe),
+  };
+}
+
+function futureBacklog(
+  connection: BullmqConnection,
+  spec: BacklogSpec,
+  probe: ServerProbe,
+): Promise<BacklogResult> {
+  return withQueue(connection, "backlog", async ({ queue, startWorker }) => {
+    await warmUp(queue);
+    const before = await probe.usedMemory();
+    const future = { ...KEEP_FOR_15_MINUTES, delay: HOUR_MS };
+    // Warm-up adds are 0…199, the timed ones follow; the backlog's indices come after both, so
+    // the tracker would catch a future task run early.
+    const drained = WARM_UP_ADDS + spec.tasks;
+    await fill(queue, spec.backlog, () => future, (i) => benchPayload(drained + i));
+    const backlogBytes = await probe.usedMemory() - before;
+    const addStart = performance.now();
+    await runInFlight(
+      spec.tasks,
+      spec.inFlight,
+      (i) => queue.add(JOB_NAME, benchPayload(WARM_UP_ADDS + i), KEEP_FOR_15_MINUTES),
+    );
+    const addMs = performance.now() - addStart;
+    const tracker = new DeliveryTracker(drained);
+    const drainStart = performance.now();
+    await startWorker(spec.concurrency, tracker)
+      .allDone(tracker, MEASUREMENT_TIMEOUT_MS, "drain with a backlog");
+    const drainMs = performance.now() - drainStart;
+    tracker.verifyExactlyOnce();
+    return { backlogBytes, addMs, drainMs, drained };
+  });
+}
+
+function trackedBytes(
+  connection: BullmqConnection,
+  spec: TrackedBytesSpec,
+  probe: ServerProbe,
+): Promise<TrackedBytesResult> {
+  return withQueue(connection, "tracked-bytes", async ({ queue, startWorker }) => {
+    const before = await probe.usedMemory();
+    await fill(
+      queue,
+      spec.tasks,
+      () => KEEP_FOR_15_MINUTES,
+      (i) => paddedPayload(i, spec.payloadBytes),
+    );
+    const queuedBytes = await probe.usedMemory() - before;
+    const tracker = new DeliveryTracker(spec.tasks);
+    const started = startWorker(spec.concurrency, tracker);
+    await started.allDone(tracker, MEASUREMENT_TIMEOUT_MS, "tracked-bytes drain");
+    tracker.verifyExactlyOnce();
+    // Its connections' buffers are not the tasks' memory.
+    await closeQuietly("BullMQ worker", () => started.worker.close());
+    return { queuedBytes, doneBytes: await probe.usedMemory() - before };
+  });
+}
+
+function idleCommands(
+  connection: BullmqConnection,
+  ms: number,
+  probe: ServerProbe,
+): Promise<number> {
+  return withQueue(connection, "idle", async ({ startWorker }) => {
+    const started = startWorker(10, new DeliveryTracker(0));
+    await started.worker.waitUntilReady();
+    await sleep(IDLE_SETTLE_MS);
+    await probe.resetCounters();
+    await sleep(ms);
+    return (await probe.countersSinceReset()).commandCalls;
+  });
+}
+
+/** A queue filled with `tasks` no-op jobs for worker processes to drain. */
+export async function openFilledBacklog(
+  connection: BullmqConnection,
+  tasks: number,
+  keepState: boolean,
+): Promise<{ name: string; close(): Promise<void> }> {
+  const queue = new Queue(freshName("processes"), { connection });
+  try {
+    await queue.waitUntilReady();
+    const opts = retention(keepState);
+    await fill(queue, tasks, () => opts);
+  } catch (error) {
+    await closeQuietly("BullMQ queue", () => queue.close());
+    throw error;
+  }
+  return { name: queue.name, close: () => closeQuietly("BullMQ queue", () => queue.close()) };
+}
+
+/**
+ * One worker process's side (worker_child.ts): a worker on the named queue, connected but not
+ * running. It is done once the queue has drained (BullMQ's `drained` event: nothing waiting) and
+ * its own active jobs have completed (`close()` waits for them).
+ */
+export async function prepareWorkerProcess(args: WorkerProcessArgs): Promise<PreparedWorker> {
+  const url = new URL(args.url);
+  const connection = { host: url.hostname, port: Number(url.port) };
+  if (args.warmUpTasks > 0) {
+    const { concurrency, keepState } = args;
+    await drain(connection, { tasks: args.warmUpTasks, concurrency, keepState });
+  }
+  const worker = new Worker(args.name, () => Promise.resolve(), {
+    connection,
+    concurrency: args.concurrency,
+    autorun: false,
+  });
+  worker.on("completed", (job: Job) => args.record(job.data.i));
+  await worker.waitUntilReady();
+  return {
+    run: () =>
+      withTimeout(
+        new Promise<void>((resolve, reject) => {
+          worker.once("drained", () => worker.close().then(resolve, reject));
+          worker.on("error", reject);
+          worker.run().catch(reject);
+        }),
+        MEASUREMENT_TIMEOUT_MS,
+        "BullMQ worker process",
+      ),
+    close: () => closeQuietly("BullMQ worker", () => worker.close()),
   };
 }

@@ -5,6 +5,7 @@
  * This module must stay runtime-neutral (no `Deno.*`): the docket contender imports it and also
  * runs under Bun as a child process.
  */
+import type { DocketTuning } from "./docket_tuning.ts";
 
 /** Every wait on a library is bounded, so one misbehaving run cannot hang the comparison. */
 export const MEASUREMENT_TIMEOUT_MS = 120_000;
@@ -35,6 +36,99 @@ export interface DueAtOnceSpec {
   concurrency: number;
 }
 
+/** Server readings a measurement takes at the moments only the contender knows. */
+export interface ServerProbe {
+  /** INFO memory used_memory, bytes. */
+  usedMemory(): Promise<number>;
+  /** Zeroes the command and CPU counters (CONFIG RESETSTAT). */
+  resetCounters(): Promise<void>;
+  /** Commands run and Redis CPU seconds used since the last reset, admin calls left out. */
+  countersSinceReset(): Promise<{ commandCalls: number; cpuSeconds: number }>;
+}
+
+/** Called by a contender once its pre-fill is in, before anything is timed. */
+export type Checkpoint = () => Promise<void>;
+
+/** Future backlog: `backlog` tasks scheduled an hour ahead, then `tasks` immediate ones. */
+export interface BacklogSpec {
+  backlog: number;
+  tasks: number;
+  inFlight: number;
+  concurrency: number;
+}
+
+export interface BacklogResult {
+  /** Bytes the backlog added to used_memory (0 without a backlog). */
+  backlogBytes: number;
+  /** ms for the `tasks` immediate adds, `inFlight` outstanding, backlog present. */
+  addMs: number;
+  /** ms from starting a worker until the `drained` immediate tasks are done, backlog present. */
+  drainMs: number;
+  /** The immediate tasks drained: `tasks` plus the warm-up adds made before the clock. */
+  drained: number;
+}
+
+/** Tracked (state kept) tasks carrying a payload of `payloadBytes` bytes (as JSON). */
+export interface TrackedBytesSpec {
+  tasks: number;
+  payloadBytes: number;
+  concurrency: number;
+}
+
+export interface TrackedBytesResult {
+  /** used_memory growth once every task is added, not yet run. */
+  queuedBytes: number;
+  /** used_memory growth (against the empty start) once every task has completed. */
+  doneBytes: number;
+}
+
+/** One pre-filled backlog drained by `processes` worker processes at `concurrency` each. */
+export interface ProcessDrainSpec extends DrainSpec {
+  processes: number;
+  /**
+   * Tasks each process drains on a queue of its own before it says it is ready, so the clock
+   * sees warmed-up processes (as the in-process contenders' warm-up drain does), not JIT warm-up.
+   */
+  warmUpTasks: number;
+}
+
+export interface ProcessDrainResult {
+  /** ms from telling the ready workers to start until the last one is done. */
+  ms: number;
+  /** process.cpuUsage() (user + system) over the same span, summed over the workers, µs. */
+  cpuMicros: number;
+  /** Context switches of the workers over the span (voluntary, involuntary), summed. */
+  voluntarySwitches: number;
+  involuntarySwitches: number;
+}
+
+/** What each library's side provides: a worker set up but not started yet. */
+/** (worker_child.ts) */
+export interface PreparedWorker {
+  /** Starts working; resolves once this worker has found no more work and stopped. */
+  run(): Promise<void>;
+  /** Closes whatever is still open (after run, or after a failure). */
+  close(): Promise<void>;
+}
+
+export interface WorkerProcessArgs {
+  url: string;
+  name: string;
+  concurrency: number;
+  keepState: boolean;
+  tuning: DocketTuning;
+  /** Tasks to drain on a queue of the process's own before setting up (see ProcessDrainSpec). */
+  warmUpTasks: number;
+  /** Called with the payload's index for every task this worker ran. */
+  record(index: number): void;
+}
+
+/** A piece of the payload large enough to make the task carry `bytes` bytes as JSON. */
+export function paddedPayload(i: number, bytes: number): { i: number; pad: string } {
+  const overhead = JSON.stringify({ i, pad: "" }).length;
+  return { i, pad: "x".repeat(Math.max(0, bytes - overhead)) };
+}
+
 /**
  * One queue library on one runtime and backend. Every method works on its own fresh queue
  * (or docket) name and closes everything it opened before returning. A contender leaves out
@@ -56,7 +150,14 @@ export interface Contender {
   /** For each task, ms from calling add to its handler starting. */
   latency?(spec: LatencySpec): Promise<number[]>;
   /** ms from the common due time until every task is done. */
-  dueAtOnce?(spec: DueAtOnceSpec): Promise<number>;
+  dueAtOnce?(spec: DueAtOnceSpec, filled?: Checkpoint): Promise<number>;
+  /** Like `drain`, but calls `filled` between the pre-fill and the clock. */
+  drainAfter?(spec: DrainSpec, filled: Checkpoint): Promise<number>;
+  futureBacklog?(spec: BacklogSpec, probe: ServerProbe): Promise<BacklogResult>;
+  trackedBytes?(spec: TrackedBytesSpec, probe: ServerProbe): Promise<TrackedBytesResult>;
+  processDrain?(spec: ProcessDrainSpec, filled: Checkpoint): Promise<ProcessDrainResult>;
+  /** Redis commands one idle worker (empty queue) sends over `ms`, counted by `probe`. */
+  idleCommands?(ms: number, probe: ServerProbe): Promise<number>;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -112,6 +213,20 @@ export async function runInFlight(
     while (next < total) await add(next++);
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, total) }, lane));
+}
+
+/** Like runInFlight, one batch of FILL_BATCH indices per call, `inFlight` batches at once. */
+export async function inBatchesInFlight(
+  total: number,
+  inFlight: number,
+  addBatch: (indices: number[]) => Promise<unknown>,
+): Promise<void> {
+  const batches = Math.ceil(total / FILL_BATCH);
+  await runInFlight(batches, inFlight, (b) => {
+    const start = b * FILL_BATCH;
+    const end = Math.min(start + FILL_BATCH, total);
+    return addBatch(Array.from({ length: end - start }, (_, offset) => start + offset));
+  });
 }
 
 /** Calls `addBatch(indices)` for consecutive batches covering [0, total), one after another. */

@@ -5,6 +5,7 @@
  * disk writes never show up in the numbers, and its files go to a temporary directory.
  */
 import { createClient } from "redis";
+import type { ServerProbe } from "./contender.ts";
 
 const HOST = "127.0.0.1";
 const STARTUP_TIMEOUT_MS = 5_000;
@@ -232,6 +233,37 @@ export class RedisAdmin {
       // Redis counts a command after it ran, so each reading adds its two INFO calls to the next.
       commandCalls: now.commandCalls - baseline.commandCalls - ADMIN_CALLS_PER_READING,
       cpuSeconds: now.cpuSeconds - baseline.cpuSeconds,
+    };
+  }
+
+  /** INFO memory used_memory, bytes (the admin connection's own buffers are in it too). */
+  async usedMemory(): Promise<number> {
+    const fields = parseInfoFields(await this.#command("INFO", "memory"));
+    return Number(fields.get("used_memory") ?? NaN);
+  }
+
+  /** Calls per command name since the last CONFIG RESETSTAT (the admin's INFO calls included). */
+  async commandBreakdown(): Promise<Record<string, number>> {
+    const calls: Record<string, number> = {};
+    for (const [name, value] of parseInfoFields(await this.#command("INFO", "commandstats"))) {
+      const count = value.match(/(?:^|,)calls=(\d+)/);
+      if (name.startsWith("cmdstat_") && count) calls[name.slice(8)] = Number(count[1]);
+    }
+    return calls;
+  }
+
+  /** The {@link ServerProbe} contenders use: a reset and a reading on this connection. */
+  probe(): ServerProbe {
+    let baseline: ServerCounters | undefined;
+    return {
+      usedMemory: () => this.usedMemory(),
+      resetCounters: async () => {
+        baseline = await this.resetCounters();
+      },
+      countersSinceReset: () => {
+        if (!baseline) throw new Error("countersSinceReset before resetCounters");
+        return this.countersSince(baseline);
+      },
     };
   }
 

@@ -4,6 +4,7 @@
  */
 import type { Contender } from "./contender.ts";
 import type { Metric, Scenario } from "./scenarios.ts";
+import { FIRST_SCALING_SECTION } from "./scaling.ts";
 import { relativeHalfSpread, summarize, type Summary } from "./stats.ts";
 
 /** Everything one contender produced in one scenario, over all repetitions. */
@@ -132,7 +133,10 @@ function buildRows(
 }
 
 export interface Table {
+  /** Sections 1–6. */
   markdown: string;
+  /** The Scaling section's table (sections from FIRST_SCALING_SECTION on); empty if none ran. */
+  scaling: string;
   notes: string[];
 }
 
@@ -145,12 +149,17 @@ export function renderTable(
   const notes = new Notes();
   const rows = buildRows(scenarios, results, baseline, challengers, notes);
   const header = ["#", "scenario", "unit", baseline.contender.name, "docket", "docket / BullMQ"];
-  const lines = [
-    `| ${header.join(" | ")} |`,
-    "| ---: | --- | --- | ---: | ---: | ---: |",
-    ...rows.map((row) => `| ${row.cells.join(" | ")} |`),
-  ];
-  return { markdown: lines.join("\n"), notes: notes.lines };
+  const markdown = (part: Row[]) =>
+    part.length === 0 ? "" : [
+      `| ${header.join(" | ")} |`,
+      "| ---: | --- | --- | ---: | ---: | ---: |",
+      ...part.map((row) => `| ${row.cells.join(" | ")} |`),
+    ].join("\n");
+  return {
+    markdown: markdown(rows.filter((row) => row.section < FIRST_SCALING_SECTION)),
+    scaling: markdown(rows.filter((row) => row.section >= FIRST_SCALING_SECTION)),
+    notes: notes.lines,
+  };
 }
 
 export interface MachineInfo {
@@ -241,6 +250,11 @@ export function renderNotes(table: Table, warnings: string[]): string {
   return lines.join("\n");
 }
 
+const SCALING_INTRO = "How the cost grows with the work: 7 a future backlog (tasks scheduled an " +
+  "hour ahead) present while immediate tasks are added and drained; 8 memory of a tracked task " +
+  "against its payload; 9 many tasks due at one instant; 10 one backlog drained by 1, 2 or 4 " +
+  "worker processes; 11 an idle worker. Same columns as above.";
+
 export function renderDocument(doc: ReportDocument): string {
   const m = doc.machine;
   const notes = renderNotes(doc.table, doc.warnings);
@@ -269,7 +283,8 @@ export function renderDocument(doc: ReportDocument): string {
     "",
     "## Results",
     "",
-    doc.table.markdown,
+    doc.table.markdown || "(no scenario of sections 1–6 ran)",
+    ...(doc.table.scaling ? ["", "## Scaling", "", SCALING_INTRO, "", doc.table.scaling] : []),
     ...(doc.targets ? ["", "## Targets", "", doc.targets] : []),
     ...(notes ? ["", "## Notes", "", ...notes.split("\n").map((line) => `- ${line}`)] : []),
     "",

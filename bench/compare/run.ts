@@ -8,7 +8,7 @@
  * always runs on a warmer or a more fragmented server), every run starts on a flushed server,
  * and the table shows each median with its spread and the ratio docket / BullMQ.
  */
-import { bullmqContender } from "./bullmq.ts";
+import { bullmqContender, openFilledBacklog as openBullmqBacklog } from "./bullmq.ts";
 import { bunDocketContender, bunVersion, killBunChildren } from "./bun_contender.ts";
 import {
   type Contender,
@@ -18,6 +18,7 @@ import {
   withTimeout,
 } from "./contender.ts";
 import { DEFAULT_DOCKET_TUNING, type DocketTuning } from "./docket_tuning.ts";
+import { killWorkerProcesses, processDrainer } from "./processes.ts";
 import { RedisAdmin, type RedisServer, startRedisServer } from "./redis_server.ts";
 import {
   coreCount,
@@ -90,12 +91,24 @@ async function docketEntrants(server: RedisServer, tuning: DocketTuning): Promis
     const reason = `docket failed to load: ${errorMessage(error)}`;
     return [
       { contender: placeholder("docket", "Deno", true, ALL_METHODS), skipReason: reason },
-      { contender: placeholder("docket (Bun)", "Bun", true, ["drain"]), skipReason: reason },
+      {
+        contender: placeholder("docket (Bun)", "Bun", true, ["drain", "processDrain"]),
+        skipReason: reason,
+      },
       { contender: placeholder(memoryName, "Deno", false, ["drain"]), skipReason: reason },
     ];
   }
-  const onRedis = module.docketContender({ url: server.url, tuning });
-  const onBun = bunDocketContender(REPO_ROOT, server.url, tuning);
+  const open = (tasks: number, keepState: boolean) =>
+    module.openFilledBacklog(server.url, tasks, keepState);
+  const target = { library: "docket" as const, url: server.url, tuning };
+  const onRedis: Contender = {
+    ...module.docketContender({ url: server.url, tuning }),
+    processDrain: processDrainer({ ...target, runtime: "Deno" }, open),
+  };
+  const onBun: Contender = {
+    ...bunDocketContender(REPO_ROOT, server.url, tuning),
+    processDrain: processDrainer({ ...target, runtime: "Bun" }, open),
+  };
   const inMemory = module.docketContender({ url: MEMORY_URL, name: memoryName, tuning });
   return [
     { contender: onRedis },
@@ -111,6 +124,11 @@ const ALL_METHODS = [
   "drain",
   "latency",
   "dueAtOnce",
+  "drainAfter",
+  "futureBacklog",
+  "trackedBytes",
+  "processDrain",
+  "idleCommands",
 ] as const;
 type Method = (typeof ALL_METHODS)[number];
 
@@ -167,7 +185,8 @@ async function runScenario(
 ): Promise<void> {
   const entrants = lineup.filter((e) => scenario.supports(e.contender));
   const gaveUp = new Set<string>();
-  for (let rep = 0; rep < options.repetitions; rep++) {
+  const repetitions = Math.min(options.repetitions, scenario.repetitions ?? Infinity);
+  for (let rep = 0; rep < repetitions; rep++) {
     for (const { contender, skipReason } of rotate(entrants, rep)) {
       const outcome = outcomeFor(results, scenario.id, contender.name);
       if (skipReason) {
@@ -176,7 +195,7 @@ async function runScenario(
       }
       if (gaveUp.has(contender.name)) continue;
       await admin.flushAll();
-      const label = `${scenario.id} · ${contender.name} · run ${rep + 1}/${options.repetitions}`;
+      const label = `${scenario.id} · ${contender.name} · run ${rep + 1}/${repetitions}`;
       try {
         const values = await withTimeout(
           scenario.measure(contender, { admin }),
@@ -205,10 +224,21 @@ function tuningSource(t: DocketTuning): string {
       `${DEFAULT_DOCKET_TUNING.schedulingResolution} ms`;
 }
 
-function settingsLines(options: Options, workload: Workload, versions: string[]): string[] {
+function settingsLines(
+  options: Options,
+  workload: Workload,
+  versions: string[],
+  scenarios: Scenario[],
+): string[] {
   const t = options.tuning;
+  const fewer = scenarios.filter((s) => (s.repetitions ?? Infinity) < options.repetitions)
+    .map((s) => `\`${s.id}\` ${s.repetitions}`);
   return [
-    `${options.repetitions} repetitions per scenario; contenders alternate and the order ` +
+    `${options.repetitions} repetitions per scenario` +
+    (fewer.length > 0
+      ? ` (fewer where one run is long, so those cells have no spread: ${fewer.join(", ")})`
+      : "") +
+    "; contenders alternate and the order " +
     "rotates every repetition; each run starts on a flushed server and uses a fresh queue " +
     "or docket name; cells are median ±half the min–max range (as % of the median)",
     `versions: ${versions.join(", ")}`,
@@ -222,7 +252,7 @@ function settingsLines(options: Options, workload: Workload, versions: string[])
     "starts; the clock includes starting the worker; every task is checked to run exactly once",
     "fire-and-forget = docket `executionTtl: 0`, BullMQ `removeOnComplete`/`removeOnFail`; " +
     "state kept = docket default TTL (15 min), BullMQ `removeOnComplete: { age: 900 }`; " +
-    "sections 1, 2, 4 and 5 keep state",
+    "sections 1, 2, 4, 5, 7, 8 and 9 keep state",
     `enqueue runs start after ${WARM_UP_ADDS} warm-up adds; latency: worker started first, adds fired on ` +
     `a fixed ${workload.latencyAddsPerSecond}/s schedule, handler start − add call`,
     "section 6: CONFIG RESETSTAT before the pre-fill, then INFO commandstats (all calls, so " +
@@ -233,6 +263,7 @@ function settingsLines(options: Options, workload: Workload, versions: string[])
     "(warm-up)",
     "docket (Bun): same drain code run by `bun run bench/compare/docket_drain_child.ts`; " +
     "docket (memory://): in-process backend, no Redis (not like for like with BullMQ)",
+    ...SCALING_SETTINGS,
   ];
 }
 
@@ -290,12 +321,38 @@ function keepGoingOnStrayErrors(warnings: string[]): void {
 function stopOnSignals(server: RedisServer): void {
   const stop = async () => {
     killBunChildren();
+    killWorkerProcesses();
     await server.stop();
     Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 }
+
+const SCALING_SETTINGS = [
+  "section 7 (future backlog): the backlog is bulk-added (1,000 per call, 4 calls in flight) " +
+  "an hour ahead; bytes = used_memory after − before the backlog, / backlog size; then the " +
+  "immediate adds (state kept) are timed, then their drain by one worker started after them; " +
+  "docket's drain ends when the handler has seen every task (runForever: the backlog keeps " +
+  "runUntilFinished waiting), BullMQ's at the last `completed` event",
+  "section 8: used_memory after − before, / tasks: once all are added (immediate, state kept, " +
+  "payload `{i, pad}` of the stated JSON size), and once all have completed (worker stopped)",
+  "section 9: CONFIG RESETSTAT once the pre-fill is in (before the due instant), INFO " +
+  "commandstats once all are done, / tasks; then the same tasks are added immediate on a " +
+  "flushed server and drained the same way (reset after the fill), and the move's cost is the " +
+  "difference; commands are counted for the Deno contenders only",
+  "section 10: the parent bulk-adds the backlog, starts the worker processes " +
+  "(`bench/compare/worker_child.ts`, docket under Deno and under Bun, BullMQ under Deno); " +
+  "each first drains 2,000 tasks (at the default scale) on a queue of its own (warm-up, as the in-process " +
+  "contenders' warm-up drain: a fresh process spends about 0.2 s of CPU warming up, see " +
+  "bench/PROFILE.md) and then says it is ready; the clock runs from the start signal until the " +
+  "last process has no more work (docket `runUntilFinished`, BullMQ `drained` then `close`); " +
+  "worker CPU = process.cpuUsage() (user + system) in each child over that span, summed; Redis " +
+  "CPU from INFO cpu after a CONFIG RESETSTAT at the start signal; every task checked to run " +
+  "exactly once across the processes",
+  "section 11: one worker (concurrency 10) on an empty queue, started 1 s before CONFIG " +
+  "RESETSTAT; INFO commandstats after the window, scaled to an hour",
+];
 
 /** Unrecorded, before any scenario: see warmUp. */
 const WARM_UP_DRAIN = { tasks: 1_000, concurrency: 10, keepState: false };
@@ -320,7 +377,15 @@ async function compare(options: Options, server: RedisServer, warnings: string[]
   const workload = scaledWorkload(options.scale);
   const scenarios = allScenarios(workload).filter((s) => !options.only || options.only.has(s.id));
   if (scenarios.length === 0) throw new Error(`--only matched no scenario\n${USAGE}`);
-  const baseline: Entrant = { contender: bullmqContender(server) };
+  const baseline: Entrant = {
+    contender: {
+      ...bullmqContender(server),
+      processDrain: processDrainer(
+        { library: "bullmq", runtime: "Deno", url: server.url, tuning: options.tuning },
+        (tasks, keepState) => openBullmqBacklog(server, tasks, keepState),
+      ),
+    },
+  };
   const challengers = await docketEntrants(server, options.tuning);
   const admin = await RedisAdmin.connect(server);
   const results: Results = new Map();
@@ -334,13 +399,9 @@ async function compare(options: Options, server: RedisServer, warnings: string[]
   }
   const versions = await Promise.all(["bullmq", "ioredis", "redis", "pino"].map(packageVersion));
   const table = renderTable(scenarios, results, baseline, challengers);
-  const targets = renderTargets(
-    results,
-    baseline.contender.name,
-    "docket",
-    "bench/PROFILE.md says where the time goes",
-  );
-  return { table, targets, settings: settingsLines(options, workload, versions), warnings };
+  const targets = renderTargets(results, scenarios, "bench/PROFILE.md says where the time goes");
+  const settings = settingsLines(options, workload, versions, scenarios);
+  return { table, targets, settings, warnings };
 }
 
 /**
@@ -372,9 +433,8 @@ async function main(): Promise<number> {
     const { table, targets, settings } = await compare(options, server, warnings);
     await warnIfBusy("at the end", warnings);
     const notes = renderNotes(table, warnings);
-    console.log(
-      `\n${table.markdown}${targets ? `\n\n${targets}` : ""}${notes ? `\n\n${notes}` : ""}`,
-    );
+    const parts = [table.markdown, table.scaling && `Scaling:\n\n${table.scaling}`, targets, notes];
+    console.log(`\n${parts.filter(Boolean).join("\n\n")}`);
     if (options.writePath) {
       const document = renderDocument({
         command: invokedAs(Deno.args),
@@ -393,6 +453,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     killBunChildren();
+    killWorkerProcesses();
     await server.stop();
     console.error(`done in ${Math.round((Date.now() - startedAt.getTime()) / 1_000)} s`);
   }

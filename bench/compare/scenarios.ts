@@ -5,11 +5,12 @@
 import type { Contender } from "./contender.ts";
 import { percentile } from "./stats.ts";
 import type { RedisAdmin } from "./redis_server.ts";
+import { scaledScalingWorkload, scalingScenarios } from "./scaling.ts";
 
 export type Better = "higher" | "lower";
 
 export interface Metric {
-  /** Section number in the table (1–6). */
+  /** Section number: 1–6 the main table, from 7 on the Scaling table (scaling.ts). */
   section: number;
   label: string;
   unit: string;
@@ -25,6 +26,8 @@ export interface MeasureContext {
 export interface Scenario {
   id: string;
   metrics: Record<string, Metric>;
+  /** At most this many repetitions (rows too long to repeat three times); the settings say so. */
+  repetitions?: number;
   supports(contender: Contender): boolean;
   /** One run; returns a value for each metric that applies to this contender. */
   measure(contender: Contender, context: MeasureContext): Promise<Record<string, number>>;
@@ -41,9 +44,8 @@ export interface Workload {
   latencyTasks: number;
   latencyAddsPerSecond: number;
   latencyConcurrency: number;
-  dueTasks: number;
-  dueLeadMs: number;
-  dueConcurrency: number;
+  /** What the task counts were multiplied by (the scaling scenarios scale theirs by it too). */
+  scale: number;
 }
 
 export const FULL_WORKLOAD: Workload = {
@@ -55,9 +57,7 @@ export const FULL_WORKLOAD: Workload = {
   latencyTasks: 1_000,
   latencyAddsPerSecond: 200,
   latencyConcurrency: 10,
-  dueTasks: 10_000,
-  dueLeadMs: 2_000,
-  dueConcurrency: 100,
+  scale: 1,
 };
 
 export function scaledWorkload(scale: number): Workload {
@@ -69,7 +69,7 @@ export function scaledWorkload(scale: number): Workload {
     drainTasks: tasks(FULL_WORKLOAD.drainTasks),
     drainTasksAtConcurrency1: tasks(FULL_WORKLOAD.drainTasksAtConcurrency1),
     latencyTasks: tasks(FULL_WORKLOAD.latencyTasks),
-    dueTasks: tasks(FULL_WORKLOAD.dueTasks),
+    scale,
   };
 }
 
@@ -193,34 +193,16 @@ function latency(w: Workload): Scenario {
   };
 }
 
-function dueAtOnce(w: Workload): Scenario {
-  return {
-    id: "due-at-once",
-    metrics: {
-      ms: {
-        section: 5,
-        label: `${count(w.dueTasks)} tasks due at once (${w.dueLeadMs / 1_000} s ahead), ` +
-          `concurrency ${w.dueConcurrency}: due time → all done`,
-        unit: "ms",
-        better: "lower",
-      },
-    },
-    supports: (c) => c.dueAtOnce !== undefined,
-    async measure(c) {
-      const ms = await c.dueAtOnce!({
-        tasks: w.dueTasks,
-        leadMs: w.dueLeadMs,
-        concurrency: w.dueConcurrency,
-      });
-      return { ms };
-    },
-  };
-}
-
 /** Every scenario, in the order they run; ids are what `--only` selects. */
 export function allScenarios(w: Workload): Scenario[] {
   const drains = [false, true].flatMap((keepState) =>
     [1, 10, 100].map((concurrency) => drain(w, concurrency, keepState))
   );
-  return [enqueueSerial(w), enqueueInFlight(w), ...drains, latency(w), dueAtOnce(w)];
+  return [
+    enqueueSerial(w),
+    enqueueInFlight(w),
+    ...drains,
+    latency(w),
+    ...scalingScenarios(scaledScalingWorkload(w.scale)),
+  ];
 }
