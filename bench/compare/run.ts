@@ -359,7 +359,8 @@ const WARM_UP_DRAIN = { tasks: 1_000, concurrency: 10, keepState: false };
 
 /**
  * One small drain per in-process contender, so that neither library's first measured run also
- * pays for loading and JIT-compiling its worker path. (Bun runs start a fresh process each.)
+ * pays for loading and JIT-compiling its worker path. (Each Bun run is a fresh process, which
+ * runs the same warm-up drain itself: see docket_drain_child.ts.)
  */
 async function warmUp(lineup: Entrant[], admin: RedisAdmin, warnings: string[]): Promise<void> {
   for (const { contender, skipReason } of lineup) {

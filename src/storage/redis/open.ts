@@ -10,6 +10,7 @@
 
 import { createClient, createCluster } from "redis";
 import { ConnectionError } from "../../errors.ts";
+import { adaptRedisToRuntime } from "./bun_writes.ts";
 import { ClusterConnection, type RedisConnection } from "./connection.ts";
 import { createSentinelConnection, isSentinelClient, SentinelConnection } from "./sentinel.ts";
 import { type TlsOptions, type TlsSocketOptions, tlsSocketOptions } from "./tls.ts";
@@ -104,6 +105,8 @@ export async function openConnection(
   options: RedisConnectOptions,
   onError: (error: Error) => void,
 ): Promise<OpenedConnection> {
+  // Before any socket writes: on Bun, node-redis's writes are coalesced (see bun_writes.ts).
+  adaptRedisToRuntime();
   const secrets = secretsOf(url);
   const redact = (text: string) => redactSecrets(text, secrets);
   if (options.redis !== undefined) {
