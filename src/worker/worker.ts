@@ -99,10 +99,7 @@ export class Worker implements AsyncDisposable {
   #slotFreed = new Pause();
   #loopPause = new Pause();
   /** What the background loops are given: they go on until the worker stops. */
-  #loop: LoopControl = {
-    running: () => !this.#stopping,
-    sleep: (ms) => this.#loopPause.sleep(ms),
-  };
+  #loop: LoopControl = this.#loopPause.control(() => !this.#stopping);
   #finishes: FinishBatch;
   #runCounts = new Map<string, number>();
   #reseedInterval: number;
@@ -262,7 +259,7 @@ export class Worker implements AsyncDisposable {
           { err: error },
           `cannot reach the store; retrying in ${this.reconnectionDelay} ms`,
         );
-        await this.#loopPause.sleep(this.reconnectionDelay);
+        await this.#loop.sleep(this.reconnectionDelay);
       }
     }
     return undefined;
