@@ -32,6 +32,7 @@ import { defaultFallback, defaultWorkerName } from "./defaults.ts";
 import { resolveTimings, type WorkerOptions } from "./options.ts";
 import { Watchdog } from "./watchdog.ts";
 import { consumerHygieneLoop, retireConsumer } from "./consumer_hygiene.ts";
+import { nothingLeft } from "./until_finished.ts";
 
 import { type CombinedObserver, workerObservers } from "./observers.ts";
 
@@ -365,8 +366,8 @@ export class Worker implements AsyncDisposable {
   async #finished(): Promise<boolean> {
     try {
       await this.#finishes.settle();
-      const counts = await this.docket.backend.counts();
-      return counts.stream === 0 && counts.queue === 0 && this.#active.size === 0;
+      const idle = () => this.#active.size === 0;
+      return await nothingLeft(this.docket.backend, idle, this.minimumCheckInterval / 2);
     } catch {
       return false;
     }
