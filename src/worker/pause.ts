@@ -28,6 +28,19 @@ export class Pause {
   wake(): void {
     for (const wake of [...this.#sleepers]) wake();
   }
+
+  /**
+   * The control of loops that go on while `running()` and sleep on this pause. A sleep asked for
+   * once `running()` is false returns at once: `wake()` ends only the sleeps under way, so a loop
+   * whose call to the store was in flight when its worker stopped would otherwise sleep its
+   * whole interval (a heartbeat's, a lease renewal's) and hold up the stop that waits for it.
+   */
+  control(running: () => boolean): LoopControl {
+    return {
+      running,
+      sleep: (ms) => running() ? this.sleep(ms) : Promise.resolve(),
+    };
+  }
 }
 
 /** What a background loop needs of its worker: whether to go on, and a sleep that stop ends. */

@@ -32,6 +32,7 @@ import { defaultFallback, defaultWorkerName } from "./defaults.ts";
 import { resolveTimings, type WorkerOptions } from "./options.ts";
 import { Watchdog } from "./watchdog.ts";
 import { consumerHygieneLoop, retireConsumer } from "./consumer_hygiene.ts";
+import { nothingLeft } from "./until_finished.ts";
 
 import { type CombinedObserver, workerObservers } from "./observers.ts";
 
@@ -99,10 +100,7 @@ export class Worker implements AsyncDisposable {
   #slotFreed = new Pause();
   #loopPause = new Pause();
   /** What the background loops are given: they go on until the worker stops. */
-  #loop: LoopControl = {
-    running: () => !this.#stopping,
-    sleep: (ms) => this.#loopPause.sleep(ms),
-  };
+  #loop: LoopControl = this.#loopPause.control(() => !this.#stopping);
   #finishes: FinishBatch;
   #runCounts = new Map<string, number>();
   #reseedInterval: number;
@@ -262,7 +260,7 @@ export class Worker implements AsyncDisposable {
           { err: error },
           `cannot reach the store; retrying in ${this.reconnectionDelay} ms`,
         );
-        await this.#loopPause.sleep(this.reconnectionDelay);
+        await this.#loop.sleep(this.reconnectionDelay);
       }
     }
     return undefined;
@@ -368,8 +366,8 @@ export class Worker implements AsyncDisposable {
   async #finished(): Promise<boolean> {
     try {
       await this.#finishes.settle();
-      const counts = await this.docket.backend.counts();
-      return counts.stream === 0 && counts.queue === 0 && this.#active.size === 0;
+      const idle = () => this.#active.size === 0;
+      return await nothingLeft(this.docket.backend, idle, this.minimumCheckInterval / 2);
     } catch {
       return false;
     }
