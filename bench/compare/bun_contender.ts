@@ -3,23 +3,13 @@
  * resolves docket's npm dependencies from the node_modules/ that `deno install` lays down).
  * The child measures its own drain, so process start-up is not in the number.
  */
+import { tracked } from "./children.ts";
 import { type Contender, type DrainSpec, MEASUREMENT_TIMEOUT_MS } from "./contender.ts";
 import type { DocketTuning } from "./docket_tuning.ts";
 
 const CHILD_SCRIPT = "bench/compare/docket_drain_child.ts";
 /** Start-up, pre-fill and shutdown on top of the drain's own bound. */
 const CHILD_TIMEOUT_MS = MEASUREMENT_TIMEOUT_MS + 60_000;
-
-const runningChildren = new Set<Deno.ChildProcess>();
-
-/** For run.ts's signal handlers: no Bun process may outlive the comparison. */
-export function killBunChildren(): void {
-  for (const child of runningChildren) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already exited */ }
-  }
-}
 
 /** Bun's version, or undefined when `bun` is not on PATH. */
 export async function bunVersion(): Promise<string | undefined> {
@@ -54,14 +44,13 @@ function lastLine(text: string): string {
 }
 
 async function runChild(repoRoot: string, args: string[]): Promise<Deno.CommandOutput> {
-  const child = new Deno.Command("bun", {
+  const child = tracked(new Deno.Command("bun", {
     args,
     cwd: repoRoot,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).spawn();
-  runningChildren.add(child);
+  }).spawn());
   const timer = setTimeout(() => {
     try {
       child.kill("SIGKILL");
@@ -71,7 +60,6 @@ async function runChild(repoRoot: string, args: string[]): Promise<Deno.CommandO
     return await child.output();
   } finally {
     clearTimeout(timer);
-    runningChildren.delete(child);
   }
 }
 

@@ -6,6 +6,7 @@
  * Deno-only (the orchestrator's side). Set BENCH_CPU_PROF_DIR to make every Deno worker process
  * write a V8 CPU profile there (`deno run --cpu-prof`), see bench/PROFILE.md.
  */
+import { tracked } from "./children.ts";
 import {
   type Checkpoint,
   DeliveryTracker,
@@ -22,17 +23,6 @@ const READY_TIMEOUT_MS = 120_000;
 /** How long a child that has reported may take to close its connections and exit. */
 const EXIT_GRACE_MS = 15_000;
 const REPO_ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
-
-const runningChildren = new Set<Deno.ChildProcess>();
-
-/** For run.ts's exit paths: no worker process may outlive the comparison. */
-export function killWorkerProcesses(): void {
-  for (const child of runningChildren) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already exited */ }
-  }
-}
 
 export type WorkerRuntime = "Deno" | "Bun";
 
@@ -104,8 +94,7 @@ class WorkerProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    runningChildren.add(this.#child);
-    this.#child.status.finally(() => runningChildren.delete(this.#child));
+    tracked(this.#child);
     this.#readStdout();
     this.#readStderr();
   }

@@ -9,7 +9,8 @@
  * and the table shows each median with its spread and the ratio docket / BullMQ.
  */
 import { bullmqContender, openFilledBacklog as openBullmqBacklog } from "./bullmq.ts";
-import { bunDocketContender, bunVersion, killBunChildren } from "./bun_contender.ts";
+import { bunDocketContender, bunVersion } from "./bun_contender.ts";
+import { killChildren } from "./children.ts";
 import {
   type Contender,
   MEASUREMENT_TIMEOUT_MS,
@@ -18,7 +19,7 @@ import {
   withTimeout,
 } from "./contender.ts";
 import { DEFAULT_DOCKET_TUNING, type DocketTuning } from "./docket_tuning.ts";
-import { killWorkerProcesses, processDrainer } from "./processes.ts";
+import { processDrainer } from "./processes.ts";
 import { RedisAdmin, type RedisServer, startRedisServer } from "./redis_server.ts";
 import {
   coreCount,
@@ -320,8 +321,7 @@ function keepGoingOnStrayErrors(warnings: string[]): void {
 
 function stopOnSignals(server: RedisServer): void {
   const stop = async () => {
-    killBunChildren();
-    killWorkerProcesses();
+    killChildren();
     await server.stop();
     Deno.exit(130);
   };
@@ -453,8 +453,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
-    killBunChildren();
-    killWorkerProcesses();
+    killChildren();
     await server.stop();
     console.error(`done in ${Math.round((Date.now() - startedAt.getTime()) / 1_000)} s`);
   }
