@@ -38,7 +38,7 @@ redis.call('DEL', parked, progress)
 
 if not state then
   local life = ttl > 0 and ttl or tombstone_ttl
-  redis.call('HSET', runs, 'state', 'cancelled', 'key', key, 'completed', now)
+  redis.call('HSET', runs, 'state', 'cancelled', 'completed', now)
   redis.call('PEXPIRE', runs, life)
   if redis.call('PTTL', marker) < life then redis.call('SET', marker, now, 'PX', life) end
 elseif state == 'scheduled' or state == 'queued' or state == 'running' then

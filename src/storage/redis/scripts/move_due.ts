@@ -69,7 +69,9 @@ local records, parked_keys = {}, {}
 for _, i in ipairs(due) do
   local r = redis.pcall('HMGET', KEYS[2 + 2 * i], 'state', 'task', 'when', 'attempt', 'gen', 'p')
   if type(r) == 'table' and not r.err and r[1] == 'scheduled' then
-    r.complete = r[2] and r[3] and r[4] and r[5]
+    -- No attempt field: the first (the record of a first attempt leaves it out).
+    r[4] = r[4] or '1'
+    r.complete = r[2] and r[3] and r[5]
     records[i] = r
     parked_keys[#parked_keys + 1] = KEYS[1 + 2 * i]
   end
