@@ -1,6 +1,8 @@
 /**
  * The runs record holds nothing a reader can derive: not the task key (it is in the record's
- * name), nor the attempt of a first attempt (a missing attempt is the first). Every public read
+ * name), nor the attempt of a first attempt (a missing attempt is the first), nor a future task's
+ * due time while the queue's score holds it (moving or cancelling the task writes it into the
+ * record). Every public read
  * (getExecution, snapshot, the dashboard's execution page, results) sees the same execution on
  * both backends, and records written by the previous version, which hold both fields, read and
  * run as before.
@@ -154,6 +156,28 @@ for (const kind of BACKENDS) {
     // A key cancelled before it ever had a task leaves a tombstone, which is no execution.
     await docket.cancel("never-added");
     assert.equal(await docket.getExecution("never-added"), null);
+
+    // Replaced to another time, cancelled, or moved: a future task keeps its due time.
+    const sooner = later - 60_000;
+    await docket.replace(echo, { key: "future", when: new Date(sooner) })({ n: 5 });
+    assert.equal((await docket.getExecution("future"))?.when.getTime(), sooner);
+    await docket.add(echo, { key: "cancelled", when: new Date(later) })({ n: 6 });
+    await docket.cancel("cancelled");
+    const cancelled = seen(await docket.getExecution("cancelled"));
+    assert.deepEqual(cancelled, {
+      key: "cancelled",
+      taskName: "echo",
+      state: ExecutionState.CANCELLED,
+      attempt: 1,
+      when: later,
+      payload: { n: 6 },
+    });
+    assert.equal(await docket.backend.moveDue(sooner, 1000), 1);
+    const moved = seen(await docket.getExecution("future"));
+    assert.equal(moved?.state, ExecutionState.QUEUED);
+    assert.equal(moved?.when, sooner);
+    const listedAgain = (await docket.snapshot()).future.find((e) => e.key === "future");
+    assert.equal(listedAgain?.when.getTime(), sooner);
   });
 }
 
@@ -167,7 +191,8 @@ Deno.test("a runs record holds no key field, and an attempt only after the first
   const [many] = await docket.addMany(echo)([{ n: 3 }]);
   await docket.cancel("never-added");
 
-  assert.deepEqual(await runFields(docket, "future"), ["data", "gen", "state", "task", "when"]);
+  // The due time of a future task is its score in the queue.
+  assert.deepEqual(await runFields(docket, "future"), ["data", "gen", "state", "task"]);
   for (const key of ["now", many.key]) {
     assert.deepEqual(await runFields(docket, key), ["data", "gen", "sid", "state", "task", "when"]);
   }
@@ -192,6 +217,17 @@ Deno.test("a runs record holds no key field, and an attempt only after the first
     "when",
   ]);
   assert.equal((await docket.getExecution("doomed"))?.attempt, 1);
+
+  // Once moved, or cancelled, the record holds its due time itself.
+  const when = Date.now() + 2 * HOUR;
+  await docket.add(echo, { key: "to-move", when: new Date(when) })({ n: 7 });
+  await docket.add(echo, { key: "to-cancel", when: new Date(when) })({ n: 8 });
+  await docket.cancel("to-cancel");
+  // With "future" and "retried", due an hour earlier.
+  assert.equal(await docket.backend.moveDue(when, 1000), 3);
+  for (const key of ["to-move", "to-cancel"]) {
+    assert.equal(await client.sendCommand(["HGET", docket.keys.runs(key), "when"]), String(when));
+  }
 });
 
 /** Writes a runs record as the previous version did: every field, the key and attempt too. */

@@ -75,10 +75,16 @@ if trace then
   fields[#fields + 1] = trace
 end
 -- The runs record's fields. The key is not one of them (it is in the record's name), nor the
--- attempt when it is the first: every reader takes a missing attempt for 1. Records written by an
--- earlier version hold both, and read the same.
+-- attempt when it is the first (every reader takes a missing attempt for 1), nor a future task's
+-- due time, which is its score in the queue (move_due writes it into the record when it moves the
+-- task, cancel when it cancels it). Records written by an earlier version hold all three, and
+-- read the same.
 local function run_record(state)
-  local record = {'state', state, 'task', task, 'data', data, 'when', ARGV[5], 'gen', generation}
+  local record = {'state', state, 'task', task, 'data', data, 'gen', generation}
+  if state == 'queued' then
+    record[#record + 1] = 'when'
+    record[#record + 1] = ARGV[5]
+  end
   if attempt ~= '1' then
     record[#record + 1] = 'attempt'
     record[#record + 1] = attempt
