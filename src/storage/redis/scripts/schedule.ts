@@ -107,8 +107,9 @@ if when <= now then
     redis.call('HSET', runs, unpack(record))
   end
 elseif tracked then
-  -- The runs record holds every field of the message (p too, when there is one): move_due builds
-  -- the message from it, so a tracked future task has no parked hash and its payload is stored once.
+  -- The runs record holds every field of the message (p too, when there is one) but the key and
+  -- due time, which are the task's member and score in the queue: move_due builds the message
+  -- from the two, so a tracked future task has no parked hash and its payload is stored once.
   local record = run_record(state)
   if trace then
     record[#record + 1] = 'p'
