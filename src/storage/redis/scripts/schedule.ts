@@ -74,6 +74,23 @@ if trace then
   fields[#fields + 1] = 'p'
   fields[#fields + 1] = trace
 end
+-- The runs record's fields. The key is not one of them (it is in the record's name), nor the
+-- attempt when it is the first (every reader takes a missing attempt for 1), nor a future task's
+-- due time, which is its score in the queue (move_due writes it into the record when it moves the
+-- task, cancel when it cancels it). Records written by an earlier version hold all three, and
+-- read the same.
+local function run_record(state)
+  local record = {'state', state, 'task', task, 'data', data, 'gen', generation}
+  if state == 'queued' then
+    record[#record + 1] = 'when'
+    record[#record + 1] = ARGV[5]
+  end
+  if attempt ~= '1' then
+    record[#record + 1] = 'attempt'
+    record[#record + 1] = attempt
+  end
+  return record
+end
 local state = 'scheduled'
 if when <= now then
   state = 'queued'
@@ -84,14 +101,16 @@ if when <= now then
   end
   local id = redis.call('XADD', stream, '*', unpack(fields))
   if tracked then
-    redis.call('HSET', runs, 'state', state, 'key', key, 'task', task, 'data', data,
-      'when', ARGV[5], 'attempt', attempt, 'gen', generation, 'sid', id)
+    local record = run_record(state)
+    record[#record + 1] = 'sid'
+    record[#record + 1] = id
+    redis.call('HSET', runs, unpack(record))
   end
 elseif tracked then
-  -- The runs record holds every field of the message (p too, when there is one): move_due builds
-  -- the message from it, so a tracked future task has no parked hash and its payload is stored once.
-  local record = {'state', state, 'key', key, 'task', task, 'data', data, 'when', ARGV[5],
-    'attempt', attempt, 'gen', generation}
+  -- The runs record holds every field of the message (p too, when there is one) but the key and
+  -- due time, which are the task's member and score in the queue: move_due builds the message
+  -- from the two, so a tracked future task has no parked hash and its payload is stored once.
+  local record = run_record(state)
   if trace then
     record[#record + 1] = 'p'
     record[#record + 1] = trace
