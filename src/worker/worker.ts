@@ -211,7 +211,7 @@ export class Worker implements AsyncDisposable {
         background.push(seedLoop(docket, this.name, this.#reseedInterval, logger, loop));
       }
       background.push(
-        schedulerLoop(docket.backend, this.schedulingResolution, logger, loop),
+        schedulerLoop(docket, this.schedulingResolution, logger, loop),
         leaseLoop(consumer, this.#flow, this.#leased, this.redeliveryTimeout, logger, loop),
         heartbeatLoop(docket, this.name, () => this.taskNames, logger, loop),
         consumerHygieneLoop(docket, logger, loop),
