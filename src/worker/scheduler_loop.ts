@@ -15,13 +15,20 @@ import type { Docket } from "../docket.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { LoopControl } from "./pause.ts";
 
-/** The longest the scheduler sleeps while subscribed (bounds the cost of a lost announcement). */
+/**
+ * The longest the scheduler sleeps while subscribed, by default (bounds the delay a lost
+ * announcement can cause).
+ */
 export const NEXT_DUE_RECHECK_MS = 5_000;
 
-/** Moves due tasks to the stream until the worker stops; never throws (failures are logged). */
+/**
+ * Moves due tasks to the stream until the worker stops, sleeping at most `recheck` at a time
+ * (at least `schedulingResolution`); never throws (failures are logged).
+ */
 export async function schedulerLoop(
   docket: Docket,
   schedulingResolution: number,
+  recheck: number,
   logger: Logger,
   loop: LoopControl,
 ): Promise<void> {
@@ -32,9 +39,7 @@ export async function schedulerLoop(
       logger.warn({ err: error }, "cannot follow the schedule; looking for due tasks by polling");
       return undefined;
     });
-  const longest = unsubscribe
-    ? Math.max(schedulingResolution, NEXT_DUE_RECHECK_MS)
-    : schedulingResolution;
+  const longest = unsubscribe ? Math.max(schedulingResolution, recheck) : schedulingResolution;
   try {
     while (loop.running()) {
       // An announcement from now on wakes the sleep below, even one that arrives mid-look.

@@ -104,6 +104,7 @@ export class Worker implements AsyncDisposable {
   #finishes: FinishBatch;
   #runCounts = new Map<string, number>();
   #reseedInterval: number;
+  #nextDueRecheck: number;
   #observer: CombinedObserver;
 
   /** Creates a worker; nothing happens until one of the `run…` methods is called. */
@@ -120,6 +121,7 @@ export class Worker implements AsyncDisposable {
     this.maxRedeliveries = timings.maxRedeliveries;
     this.watchdogTimeout = timings.watchdogTimeout;
     this.#reseedInterval = timings.reseedInterval;
+    this.#nextDueRecheck = timings.nextDueRecheck;
     this.scheduleAutomaticTasks = options.scheduleAutomaticTasks ?? true;
     this.#fallback = options.fallbackTask ? toDefinition(options.fallbackTask) : defaultFallback;
     this.#workerDependencies = options.dependencies ?? {};
@@ -211,7 +213,7 @@ export class Worker implements AsyncDisposable {
         background.push(seedLoop(docket, this.name, this.#reseedInterval, logger, loop));
       }
       background.push(
-        schedulerLoop(docket, this.schedulingResolution, logger, loop),
+        schedulerLoop(docket, this.schedulingResolution, this.#nextDueRecheck, logger, loop),
         leaseLoop(consumer, this.#flow, this.#leased, this.redeliveryTimeout, logger, loop),
         heartbeatLoop(docket, this.name, () => this.taskNames, logger, loop),
         consumerHygieneLoop(docket, logger, loop),
