@@ -67,7 +67,7 @@ export interface WorkerOptions {
  * Worker options that are not part of the public API (not exported from `mod.ts`): knobs for
  * tests. `reseedInterval` is how often automatic tasks are seeded again (default 60 s);
  * `nextDueRecheck` the longest the scheduler sleeps while it follows the next-due channel
- * (default 5 s).
+ * (default 10 s).
  *
  * @example
  * ```ts ignore

@@ -19,7 +19,7 @@ import type { LoopControl } from "./pause.ts";
  * The longest the scheduler sleeps while subscribed, by default (bounds the delay a lost
  * announcement can cause).
  */
-export const NEXT_DUE_RECHECK_MS = 5_000;
+export const NEXT_DUE_RECHECK_MS = 10_000;
 
 /**
  * Moves due tasks to the stream until the worker stops, sleeping at most `recheck` at a time
