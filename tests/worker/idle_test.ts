@@ -11,7 +11,14 @@ import { type Docket, task, Worker } from "../../mod.ts";
 import type { Consumer } from "../../src/storage/backend.ts";
 import type { WorkerInternalOptions } from "../../src/worker/options.ts";
 import { IDLE_BLOCK_MAX_MS } from "../../src/worker/read_pacing.ts";
-import { type BackendKind, BACKENDS, connectDocket, startRedisServer } from "../_harness.ts";
+import { aclRules } from "../../src/storage/redis/permissions.ts";
+import {
+  type BackendKind,
+  BACKENDS,
+  connectDocket,
+  startRedisServer,
+  uniqueName,
+} from "../_harness.ts";
 
 /** Generous: these bound a wait for an event, never a speed. */
 const EVENT_TIMEOUT_MS = 30_000;
@@ -192,6 +199,37 @@ Deno.test("an idle worker sends a handful of Redis commands per heartbeat [redis
       // heartbeat; waiting for events leaves the heartbeat itself and an occasional look.
       assert.ok(total <= 8 * window, `${total} commands over ${window} heartbeats: ${[...calls]}`);
       assert.ok((calls.get("xreadgroup") ?? 0) <= 1, `reads: ${calls.get("xreadgroup")}`);
+    } finally {
+      await worker.stop();
+      await running;
+    }
+  } finally {
+    await admin.quit().catch(() => admin.destroy());
+    await server.dispose();
+  }
+});
+
+Deno.test("a user not allowed CLIENT UNBLOCK gets short idle reads, and the worker still stops [redis]", async () => {
+  const server = await startRedisServer();
+  const admin = createClient({ url: server.url });
+  try {
+    await admin.connect();
+    const name = uniqueName("acl-idle");
+    await admin.sendCommand(["ACL", "SETUSER", "app", "on", ">pw", ...aclRules(name).split(" ")]);
+    const url = `redis://app:pw@127.0.0.1:${server.port}/0`;
+    await using docket = await connectDocket("redis", { name, url });
+    const { definition, done } = recorder();
+    docket.register(definition);
+    const { claims } = watchClaims(docket);
+    const worker = new Worker(docket, { minimumCheckInterval: 100, scheduleAutomaticTasks: false });
+    const running = worker.runForever();
+    try {
+      await docket.add(definition)({ id: "restricted" });
+      assert.equal(await within(done, EVENT_TIMEOUT_MS, "the task to run"), "restricted");
+      for (const claim of claims) {
+        assert.ok(!claim.interruptible, "no read relies on CLIENT UNBLOCK");
+        assert.ok(claim.blockMs <= 100 && claim.quietBlockMs === undefined, JSON.stringify(claim));
+      }
     } finally {
       await worker.stop();
       await running;
