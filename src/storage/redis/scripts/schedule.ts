@@ -32,12 +32,23 @@ export const scheduleScript = defineScript(
 -- ARGV[12] expected generation ('' none): write only if the record is live with exactly this
 --   generation (a perpetual successor, a retry), so a stale copy of a run never writes
 -- ARGV[13] trace context of the sender ('' none), written as field p of the message
+-- ARGV[14] next-due channel: a future task that becomes the earliest waiting is announced there
 -- Returns 'OK'; 'EXISTS' when mode add found the key live; 'STALE' when ARGV[12] did not hold.
 local runs, stream, queue, parked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, key, task, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local when, now, attempt = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local tracked = ARGV[8] == '1'
 local group, ack_id, channel, expected = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+
+-- Queues a future task, announcing it when it comes before every other (schedulers sleep until
+-- the earliest; those of other processes learn of an earlier one only from this).
+local function enqueue()
+  local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+  redis.call('ZADD', queue, when, key)
+  if ARGV[14] and ARGV[14] ~= '' and (head[2] == nil or when < tonumber(head[2])) then
+    redis.call('PUBLISH', ARGV[14], when)
+  end
+end
 
 if ack_id ~= '' then
   redis.call('XACK', stream, group, ack_id)
@@ -116,10 +127,10 @@ elseif tracked then
     record[#record + 1] = trace
   end
   redis.call('HSET', runs, unpack(record))
-  redis.call('ZADD', queue, when, key)
+  enqueue()
 else
   redis.call('HSET', parked, unpack(fields))
-  redis.call('ZADD', queue, when, key)
+  enqueue()
 end
 if tracked then
   redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = state, when = when}))
