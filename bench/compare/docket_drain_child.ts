@@ -7,6 +7,7 @@
  * Deno and Bun alike.
  */
 import process from "node:process";
+import { createClient } from "redis";
 import { drain } from "./docket.ts";
 import { DEFAULT_DOCKET_TUNING, type DocketTuning } from "./docket_tuning.ts";
 import type { DrainSpec } from "./contender.ts";
@@ -57,16 +58,28 @@ function parseArgs(args: string[]): ChildArgs {
 }
 
 /**
- * Unmeasured, before the measured drain: the same warm-up drain run.ts gives each in-process
- * contender, so that this fresh process's measured drain is not also its first (loading and
- * JIT-compiling the worker path; JavaScriptCore takes longer than V8 to reach its fastest tier).
+ * Unmeasured, before the measured drain: the same drain once (the same tasks, concurrency and
+ * state), then a flushed server. The in-process contenders run each drain scenario again and
+ * again in one warm process, so their median run is a warm one; without this, every Bun run would
+ * be a fresh process's first pass over that path. JavaScriptCore takes longer than V8 to reach its
+ * top tier: a fresh Bun process spends as much CPU compiling (its `JITWorker` threads) as running
+ * the first 20,000 tasks of a drain, see bench/PROFILE.md ("Bun").
  */
-const WARM_UP_DRAIN: DrainSpec = { tasks: 1_000, concurrency: 10, keepState: false };
+async function warmUp(url: string, spec: DrainSpec, tuning: DocketTuning): Promise<void> {
+  await drain(url, spec, tuning);
+  const admin = createClient({ url });
+  await admin.connect();
+  try {
+    await admin.flushAll(); // every measured run starts on a flushed server
+  } finally {
+    await admin.close();
+  }
+}
 
 async function main(): Promise<number> {
   try {
     const { url, spec, tuning } = parseArgs(process.argv.slice(2));
-    await drain(url, WARM_UP_DRAIN, tuning);
+    await warmUp(url, spec, tuning);
     const ms = await drain(url, spec, tuning);
     console.log(JSON.stringify({ ms }));
     return 0;

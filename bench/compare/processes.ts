@@ -3,8 +3,8 @@
  * processes (worker_child.ts) on it, waits until every one is connected and ready, tells them all
  * to start at once, and collects when each finished, its CPU time and the tasks it ran.
  *
- * Deno-only (the orchestrator's side). Set BENCH_CPU_PROF_DIR to make every Deno worker process
- * write a V8 CPU profile there (`deno run --cpu-prof`), see bench/PROFILE.md.
+ * Deno-only (the orchestrator's side). Set BENCH_CPU_PROF_DIR to make every worker process write
+ * a CPU profile there (`deno run --cpu-prof`, `bun --cpu-prof run`), see bench/PROFILE.md.
  */
 import { tracked } from "./children.ts";
 import {
@@ -36,8 +36,11 @@ export interface ProcessDrainTarget {
 }
 
 function commandFor(runtime: WorkerRuntime): { command: string; args: string[] } {
-  if (runtime === "Bun") return { command: "bun", args: ["run", CHILD_SCRIPT] };
   const profileDir = Deno.env.get("BENCH_CPU_PROF_DIR");
+  if (runtime === "Bun") {
+    const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+    return { command: "bun", args: [...profile, "run", CHILD_SCRIPT] };
+  }
   return {
     command: Deno.execPath(),
     args: [

@@ -10,6 +10,10 @@
  * summed over the profiles of one library. Without `--whole` only the measured window is
  * counted: from each process's first sample inside a task run on (start-up and connecting
  * are before the start signal, so outside the measured time).
+ *
+ * Bun's profiles (`bun --cpu-prof`) have no idle samples and are taken only while JavaScript
+ * runs, so a sample's time delta there includes the wait before it: they are counted by samples
+ * instead (shares of samples, not milliseconds).
  */
 
 interface ProfileNode {
@@ -62,6 +66,7 @@ function main(): void {
   const byCategory = new Map<string, number>();
   const byFunction = new Map<string, number>();
   let profiles = 0;
+  let counted = false;
   for (const entry of Deno.readDirSync(dir)) {
     if (!entry.name.endsWith(".cpuprofile")) continue;
     const raw = Deno.readTextFileSync(`${dir}/${entry.name}`);
@@ -70,9 +75,11 @@ function main(): void {
     profiles++;
     const profile: Profile = JSON.parse(raw);
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const bySamples = !profile.nodes.some((n) => n.callFrame.functionName === "(idle)");
+    counted ||= bySamples;
     for (let i = whole ? 0 : firstTaskSample(profile, byId); i < profile.samples.length; i++) {
       const { functionName, url, lineNumber } = byId.get(profile.samples[i])!.callFrame;
-      const us = profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0;
+      const us = bySamples ? 1_000 : profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0;
       const cat = category(functionName, url);
       byCategory.set(cat, (byCategory.get(cat) ?? 0) + us);
       if (cat === "idle") continue;
@@ -84,7 +91,8 @@ function main(): void {
   const busy = [...byCategory].reduce((sum, [cat, us]) => sum + (cat === "idle" ? 0 : us), 0);
   const ms = (us: number) => (us / 1_000).toFixed(0).padStart(7);
   const share = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)}%`;
-  console.log(`${profiles} ${library} profiles; busy (not idle) ${ms(busy).trim()} ms`);
+  const unit = counted ? "ms (Bun profiles: 1 ms a sample)" : "ms";
+  console.log(`${profiles} ${library} profiles; busy (not idle) ${ms(busy).trim()} ${unit}`);
   for (const [cat, us] of [...byCategory].sort((a, b) => b[1] - a[1])) {
     console.log(`  ${cat.padEnd(28)} ${ms(us)} ms ${cat === "idle" ? "" : share(us)}`);
   }

@@ -262,7 +262,9 @@ function settingsLines(
     "ratio = docket median / BullMQ median: on ↑ rows above 1 favours docket, on ↓ rows below 1 " +
     "does; before the first scenario each in-process contender drains 1,000 tasks unrecorded " +
     "(warm-up)",
-    "docket (Bun): same drain code run by `bun run bench/compare/docket_drain_child.ts`; " +
+    "docket (Bun): same drain code run by `bun run bench/compare/docket_drain_child.ts`, a fresh " +
+    "process per run that first runs the same drain once unrecorded (warm-up, as the in-process " +
+    "contenders are warm from their earlier runs) on a server it then flushes; " +
     "docket (memory://): in-process backend, no Redis (not like for like with BullMQ)",
     ...SCALING_SETTINGS,
   ];
@@ -343,9 +345,9 @@ const SCALING_SETTINGS = [
   "difference; commands are counted for the Deno contenders only",
   "section 10: the parent bulk-adds the backlog, starts the worker processes " +
   "(`bench/compare/worker_child.ts`, docket under Deno and under Bun, BullMQ under Deno); " +
-  "each first drains 2,000 tasks (at the default scale) on a queue of its own (warm-up, as the in-process " +
-  "contenders' warm-up drain: a fresh process spends about 0.2 s of CPU warming up, see " +
-  "bench/PROFILE.md) and then says it is ready; the clock runs from the start signal until the " +
+  "each first drains 10,000 tasks (at the default scale) on a queue of its own (warm-up, as the " +
+  "in-process contenders' warm-up drain: a fresh process spends 0.2–0.5 s of CPU warming up, " +
+  "Bun's compiler threads longer than V8's, see bench/PROFILE.md) and then says it is ready; the clock runs from the start signal until the " +
   "last process has no more work (docket `runUntilFinished`, BullMQ `drained` then `close`); " +
   "worker CPU = process.cpuUsage() (user + system) in each child over that span, summed; Redis " +
   "CPU from INFO cpu after a CONFIG RESETSTAT at the start signal; every task checked to run " +
@@ -360,7 +362,7 @@ const WARM_UP_DRAIN = { tasks: 1_000, concurrency: 10, keepState: false };
 /**
  * One small drain per in-process contender, so that neither library's first measured run also
  * pays for loading and JIT-compiling its worker path. (Each Bun run is a fresh process, which
- * runs the same warm-up drain itself: see docket_drain_child.ts.)
+ * first runs the drain it measures once, unmeasured: see docket_drain_child.ts.)
  */
 async function warmUp(lineup: Entrant[], admin: RedisAdmin, warnings: string[]): Promise<void> {
   for (const { contender, skipReason } of lineup) {

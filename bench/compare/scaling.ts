@@ -52,7 +52,8 @@ export const FULL_SCALING_WORKLOAD: ScalingWorkload = {
   processTasks: 20_000,
   processCounts: [1, 2, 4],
   processConcurrency: 50,
-  processWarmUpTasks: 2_000,
+  // Bun's JIT is still compiling the worker path after 2,000 tasks (see bench/PROFILE.md, "Bun").
+  processWarmUpTasks: 10_000,
   idleMs: 10_000,
   // The window is the run: one is enough for a count that varies little.
   idleRepetitions: 1,

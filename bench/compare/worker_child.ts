@@ -1,7 +1,7 @@
 /**
  * One worker process of a multi-process drain (processes.ts starts 1, 2 or 4 of them on one
  * pre-filled backlog): `deno run … bench/compare/worker_child.ts --library docket|bullmq
- * --url redis://… --name QUEUE --concurrency 50 [--keep-state] [--warm-up 2000]
+ * --url redis://… --name QUEUE --concurrency 50 [--keep-state] [--warm-up 10000]
  * [--check-interval 100] [--scheduling-resolution 250]`, or `bun run …` for docket under Bun.
  *
  * Protocol on stdout, one JSON line each: `{"ready":true}` once connected and set up, then, after
