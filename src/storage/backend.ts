@@ -298,6 +298,12 @@ export interface Consumer {
     /** Past this many redeliveries a message comes back `abandoned` instead of claimed. */
     maxRedeliveries?: number;
   }): Promise<Delivery[]>;
+  /**
+   * The most messages a non-blocking claim takes in one round trip, if the consumer has such a
+   * limit (larger claims take more). The worker sends one claim rather than two at once when
+   * one can carry them all in a single trip: two sent together come back together.
+   */
+  readonly oneTripClaimLimit?: number;
   /** Renews the lease on messages this worker is still running. */
   renew(ids: string[]): Promise<void>;
   /** Releases the consumer's connection. */

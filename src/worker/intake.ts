@@ -3,7 +3,8 @@
  *
  * While work may be waiting (at first, then while the last claim came back full), claims do not
  * block (one round trip: read_claim), and a second may be out while the first is under way, each
- * for at most half the slots. Slots a claim may fill are reserved for it, so the worker never has
+ * for at most half the slots (or, when none is under way, as many as the consumer takes in one
+ * round trip: two claims sent at once would come back at once, overlapping nothing). Slots a claim may fill are reserved for it, so the worker never has
  * more than `concurrency` tasks in hand. When the stream runs dry, one claim at a time waits for
  * new work, as long as `minimumCheckInterval`.
  *
@@ -96,8 +97,11 @@ export class Intake {
       if (free <= 0) return true;
       const lane = Math.ceil(concurrency / 2);
       if (this.#claims.size === 0) {
+        // Two claims sent in one step travel in one write and come back in one reply: they
+        // overlap nothing, so one claim takes them both when it can in a single round trip.
+        const first = Math.max(lane, options.consumer.oneTripClaimLimit ?? lane);
         this.#claim(
-          this.#more ? Math.min(free, lane) : free,
+          this.#more ? Math.min(free, first) : free,
           this.#more ? 0 : options.minimumCheckInterval,
         );
       } else if (this.#more && this.#claims.size < 2) {

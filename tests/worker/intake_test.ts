@@ -20,6 +20,10 @@ interface AskedClaim {
 /** A consumer whose claims are answered by the test. */
 class HandConsumer implements Consumer {
   readonly asked: AskedClaim[] = [];
+  readonly oneTripClaimLimit?: number;
+  constructor(oneTripClaimLimit?: number) {
+    this.oneTripClaimLimit = oneTripClaimLimit;
+  }
   claim(options: { count: number; blockMs: number }): Promise<Delivery[]> {
     return new Promise((answer, fail) => {
       this.asked.push({ count: options.count, blockMs: options.blockMs, answer, fail });
@@ -48,8 +52,8 @@ function deliveries(n: number, prefix = "k"): Delivery[] {
   } as Delivery));
 }
 
-function setUp(concurrency: number) {
-  const consumer = new HandConsumer();
+function setUp(concurrency: number, oneTripClaimLimit?: number) {
+  const consumer = new HandConsumer(oneTripClaimLimit);
   const held = new Set<string>();
   let loopWakes = 0;
   let stopping = false;
@@ -86,6 +90,16 @@ Deno.test("intake: while work waits, two non-blocking claims of half the slots e
   intake.pump();
   assert.equal(consumer.asked.length, 2);
   assert.equal(intake.inFlight, 2);
+});
+
+Deno.test("intake: one claim, not two at once, when the consumer takes them all in one trip", () => {
+  const small = setUp(10, 16);
+  small.intake.pump();
+  assert.deepEqual(small.consumer.asked.map(({ count }) => count), [10]);
+  // Past the consumer's one-trip limit, two claims of half the slots each, as without one.
+  const large = setUp(100, 16);
+  large.intake.pump();
+  assert.deepEqual(large.consumer.asked.map(({ count }) => count), [50, 50]);
 });
 
 Deno.test("intake: slots freed refill in the same step; a short claim makes the next one block", async () => {

@@ -80,6 +80,9 @@ export class RedisConsumer implements Consumer {
    */
   #lastTracked = true;
 
+  /** A read of up to this many goes through read_claim: one round trip. */
+  readonly oneTripClaimLimit = READ_CLAIM_MAX;
+
   constructor(
     backend: GroupAccess,
     reader: RedisConnection,
