@@ -64,6 +64,8 @@ export class Intake {
   failure?: { error: unknown };
   /** The stop gave up on the claims under way: their messages stay pending. */
   abandoned = false;
+  /** The loop is waiting out a failure (`reconnectionDelay`): freed slots send no claim. */
+  backingOff = false;
 
   /** An intake for `options.consumer`; nothing is sent until `pump()`. */
   constructor(options: IntakeOptions) {
@@ -92,6 +94,7 @@ export class Intake {
         options.wakeLoop();
         return false;
       }
+      if (this.backingOff) return true;
       const concurrency = options.concurrency();
       const free = concurrency - options.held() - this.#reserved;
       if (free <= 0) return true;

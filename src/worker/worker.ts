@@ -301,13 +301,18 @@ export class Worker implements AsyncDisposable {
         if (intake.failure) {
           const { error } = intake.failure;
           intake.failure = undefined;
-          if (intake.inFlight > 0) await bounded(intake.settled(), this.reconnectionDelay); // (*)
-          if (this.#stopping) break;
-          this.logger.error(
-            { err: error },
-            `reading work failed; retrying in ${this.reconnectionDelay} ms`,
-          );
-          await this.#loopPause.sleep(this.reconnectionDelay);
+          intake.backingOff = true;
+          try {
+            if (intake.inFlight > 0) await bounded(intake.settled(), this.reconnectionDelay); // (*)
+            if (this.#stopping) break;
+            this.logger.error(
+              { err: error },
+              `reading work failed; retrying in ${this.reconnectionDelay} ms`,
+            );
+            await this.#loopPause.sleep(this.reconnectionDelay);
+          } finally {
+            intake.backingOff = false;
+          }
           continue;
         }
         if (intake.emptied && intake.inFlight === 0) {

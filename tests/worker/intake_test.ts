@@ -151,6 +151,21 @@ Deno.test("intake: an empty stream, a failed read and a stop are left to the loo
   assert.equal(consumer.asked.length, 2);
 });
 
+Deno.test("intake: while the loop waits out a failed read, freed slots send no claim", async () => {
+  const { consumer, held, intake } = setUp(2, 16);
+  intake.pump();
+  consumer.asked[0].answer(deliveries(2));
+  await settle();
+  assert.equal(held.size, 2);
+  intake.backingOff = true;
+  held.clear();
+  assert.equal(intake.pump(), true);
+  assert.equal(consumer.asked.length, 1);
+  intake.backingOff = false;
+  intake.pump();
+  assert.equal(consumer.asked.length, 2);
+});
+
 Deno.test("intake: deliveries of a claim the stop gave up on are not started", async () => {
   const { consumer, held, intake } = setUp(2);
   intake.pump();
