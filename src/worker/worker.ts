@@ -22,6 +22,7 @@ import { bounded, drainRuns } from "./shutdown.ts";
 import type { Admit, RunEnvironment } from "./environment.ts";
 import { SharedDependencies } from "./dependencies.ts";
 import { FlowControl } from "./admission.ts";
+import { Intake } from "./intake.ts";
 import { type LoopControl, Pause } from "./pause.ts";
 import { schedulerLoop } from "./scheduler_loop.ts";
 import { leaseLoop } from "./leases.ts";
@@ -98,6 +99,8 @@ export class Worker implements AsyncDisposable {
   #running?: Promise<void>;
   #stopping = false;
   #slotFreed = new Pause();
+  /** Sends claims as slots free up, while the main loop runs. */
+  #intake?: Intake;
   #loopPause = new Pause();
   /** What the background loops are given: they go on until the worker stops. */
   #loop: LoopControl = this.#loopPause.control(() => !this.#stopping);
@@ -278,68 +281,45 @@ export class Worker implements AsyncDisposable {
     counted?: Set<string>,
   ): Promise<void> {
     const pacing = await ReadPacing.start(consumer, this, mode === "forever");
-    const gated = (task: string) => this.#flow.gated(this.docket.tasks.get(task) ?? this.#fallback);
     const env = this.#environment(counted);
-    // While work may be waiting (at first, then while the last claim came back full), claims
-    // do not block (one round trip: read_claim), and a second may go out while the first is
-    // under way, each for at most half the slots. Slots a claim may fill are held for
-    // it, so the worker never has more than `concurrency` tasks in hand. When the stream runs
-    // dry, one claim at a time waits for new work (how long: see ReadPacing).
-    let more = true;
-    let abandoned = false;
-    let emptied = false;
-    let failure: { error: unknown } | undefined;
-    let reserved = 0;
-    const claims = new Set<Promise<void>>();
-    const claim = (count: number, waiting: boolean) => {
-      const now = Date.now();
-      const { reclaim, ...plan } = pacing.plan(now, claims.size, waiting);
-      reserved += count;
-      const claimed: Promise<void> = consumer.claim({
-        count,
-        ...plan,
-        reclaimIdleMs: reclaim ? this.redeliveryTimeout : undefined,
-        now,
-        gated,
-        maxRedeliveries: this.maxRedeliveries,
-      }).then(
-        (deliveries) => {
-          reserved -= count;
-          this.#observer.readCompleted();
-          if (abandoned) return; // the stop gave up on this read: its messages stay pending
-          for (const delivery of deliveries) this.#launch(delivery, env);
-          more = deliveries.length >= count;
-          emptied = deliveries.length === 0;
-        },
-        (error) => {
-          reserved -= count;
-          more = false;
-          failure ??= { error };
-          this.#observer.readFailed(error);
-        },
-      ).finally(() => {
-        claims.delete(claimed);
-        this.#slotFreed.wake();
-      });
-      claims.add(claimed);
-    };
+    const intake = new Intake({
+      consumer,
+      pacing,
+      concurrency: () => this.concurrency,
+      held: () => this.#active.size,
+      stopping: () => this.#stopping,
+      launch: (delivery) => this.#launch(delivery, env),
+      wakeLoop: () => this.#slotFreed.wake(),
+      gated: (task) => this.#flow.gated(this.docket.tasks.get(task) ?? this.#fallback),
+      observer: this.#observer,
+      redeliveryTimeout: this.redeliveryTimeout,
+      maxRedeliveries: this.maxRedeliveries,
+    });
+    this.#intake = intake;
     try {
+      // Claims go out from the intake as slots free up; the loop handles the rest, and looks
+      // again every minimumCheckInterval (the concurrency may have changed).
       while (!this.#stopping) {
         this.#observer.loopTurned();
-        if (failure) {
-          const { error } = failure;
-          failure = undefined;
-          if (claims.size > 0) await bounded(Promise.all(claims), this.reconnectionDelay); // (*)
-          if (this.#stopping) break;
-          this.logger.error(
-            { err: error },
-            `reading work failed; retrying in ${this.reconnectionDelay} ms`,
-          );
-          await this.#loopPause.sleep(this.reconnectionDelay);
+        if (intake.failure) {
+          const { error } = intake.failure;
+          intake.failure = undefined;
+          intake.backingOff = true;
+          try {
+            if (intake.inFlight > 0) await bounded(intake.settled(), this.reconnectionDelay); // (*)
+            if (this.#stopping) break;
+            this.logger.error(
+              { err: error },
+              `reading work failed; retrying in ${this.reconnectionDelay} ms`,
+            );
+            await this.#loopPause.sleep(this.reconnectionDelay);
+          } finally {
+            intake.backingOff = false;
+          }
           continue;
         }
-        if (emptied && claims.size === 0) {
-          emptied = false;
+        if (intake.emptied && intake.inFlight === 0) {
+          intake.emptied = false;
           if (mode === "until-finished") {
             // Runs that end in this turn of the event loop (the last batch, often) free their
             // slots first, rather than leaving the worker to wait out a blocking read.
@@ -347,20 +327,13 @@ export class Worker implements AsyncDisposable {
             if (this.#active.size === 0 && await this.#finished()) break;
           }
         }
-        const free = this.concurrency - this.#active.size - reserved;
-        const lane = Math.ceil(this.concurrency / 2);
-        if (free > 0 && claims.size === 0) {
-          claim(more ? Math.min(free, lane) : free, !more);
-        } else if (free > 0 && more && claims.size < 2) {
-          claim(Math.min(free, lane), false);
-        } else {
-          await this.#slotFreed.sleep(this.minimumCheckInterval);
-        }
+        if (intake.pump()) await this.#slotFreed.sleep(this.minimumCheckInterval);
       }
     } finally {
+      this.#intake = undefined;
       await consumer.interrupt().catch(() => {}); // a read waiting for work ends now
       // (*) A read queued while the store is down waits for it; a stop gives up after a deadline.
-      if (!await bounded(Promise.all(claims), STOP_CALL_DEADLINE_MS)) abandoned = true;
+      if (!await bounded(intake.settled(), STOP_CALL_DEADLINE_MS)) intake.abandoned = true;
     }
   }
 
@@ -446,7 +419,13 @@ export class Worker implements AsyncDisposable {
   #ended(entry: ActiveEntry): void {
     const key = entry.delivery.message.key;
     if (this.#active.get(key) === entry) this.#active.delete(key);
-    this.#slotFreed.wake();
+    this.#slotsFreed();
+  }
+
+  /** Slots came free: claims go out now (the main loop is woken only if it must act). */
+  #slotsFreed(): void {
+    if (!this.#intake) this.#slotFreed.wake();
+    else this.#intake.pump();
   }
 
   #cancelRunning(key: string): void {
@@ -471,7 +450,7 @@ export class Worker implements AsyncDisposable {
         freed = true;
       }
     }
-    if (freed) this.#slotFreed.wake();
+    if (freed) this.#slotsFreed();
   }
 
   /** Runs whose leases are renewed: those running, and those whose ends wait to be written. */

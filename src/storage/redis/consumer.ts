@@ -87,7 +87,7 @@ export class RedisConsumer implements Consumer {
   #onClose: (consumer: RedisConsumer) => void;
   #closed = false;
   /** Reads under way (a worker may have more than one claim out at once). */
-  #reading = new Set<Promise<void>>();
+  #reading = new Set<Promise<unknown>>();
   /** Task names of tracked messages seen: read_claim is told whether each is gated. */
   #taskNames = new Set<string>();
   /**
@@ -103,6 +103,9 @@ export class RedisConsumer implements Consumer {
   /** Claims under way; an interrupt while one has not begun its read makes that read not block. */
   #claimsOut = 0;
   #cutShort = false;
+
+  /** A read of up to this many goes through read_claim: one round trip. */
+  readonly oneTripClaimLimit = READ_CLAIM_MAX;
 
   constructor(
     backend: GroupAccess,
@@ -217,10 +220,16 @@ export class RedisConsumer implements Consumer {
     args.push(gated ? "0" : "1");
     if (gated) { for (const task of this.#taskNames) args.push(task, gated(task) ? "1" : "0"); }
     const call = this.#backend.run(readClaimScript, [keys.stream, keys.tombstones], args, true);
-    const reading = call.then(() => {}, () => {});
-    this.#reading.add(reading);
-    reading.then(() => this.#reading.delete(reading));
-    const [entries, verdicts] = await call as [RawEntry[], unknown[][]];
+    // Tracked without promises of its own (this runs once per claim): close() waits for every
+    // read in the set to settle, and the read leaves the set as this method resumes.
+    this.#reading.add(call);
+    let reply: [RawEntry[], unknown[][]];
+    try {
+      reply = await call as [RawEntry[], unknown[][]];
+    } finally {
+      this.#reading.delete(call);
+    }
+    const [entries, verdicts] = reply;
     const claimed: Delivery[] = [];
     const unjudged: DeliveredEntry[] = [];
     let tracked = entries.length === 0;
@@ -449,7 +458,7 @@ export class RedisConsumer implements Consumer {
     await this.interrupt();
     // A read in progress ends within its block time; waiting for it keeps any messages it
     // delivers from being stranded in this consumer's pending list without an owner running them.
-    await Promise.all(this.#reading);
+    await Promise.allSettled(this.#reading);
     try {
       await this.#reader.close();
     } catch {
