@@ -57,6 +57,25 @@ function judged(delivery: Delivery, verdict: unknown[], keys: { runs(key: string
  */
 const READ_CLAIM_MAX = 16;
 
+/**
+ * Splits read_claim's flat reply (per entry: id, field count, fields, verdict length, verdict)
+ * into the entries as XREADGROUP gives them and their verdicts.
+ */
+function readClaimReply(reply: unknown[]): { entries: RawEntry[]; verdicts: unknown[][] } {
+  const entries: RawEntry[] = [];
+  const verdicts: unknown[][] = [];
+  let at = 0;
+  while (at < reply.length) {
+    const id = reply[at] as Uint8Array;
+    const fieldsEnd = at + 2 + Number(reply[at + 1]);
+    entries.push([id, reply.slice(at + 2, fieldsEnd) as Uint8Array[]]);
+    const verdictEnd = fieldsEnd + 1 + Number(reply[fieldsEnd]);
+    verdicts.push(reply.slice(fieldsEnd + 1, verdictEnd));
+    at = verdictEnd;
+  }
+  return { entries, verdicts };
+}
+
 function isNoGroup(error: unknown): boolean {
   return String((error as Error)?.message ?? "").startsWith("NOGROUP");
 }
@@ -196,7 +215,7 @@ export class RedisConsumer implements Consumer {
     const reading = call.then(() => {}, () => {});
     this.#reading.add(reading);
     reading.then(() => this.#reading.delete(reading));
-    const [entries, verdicts] = await call as [RawEntry[], unknown[][]];
+    const { entries, verdicts } = readClaimReply(await call as unknown[]);
     const claimed: Delivery[] = [];
     const unjudged: DeliveredEntry[] = [];
     let tracked = entries.length === 0;
