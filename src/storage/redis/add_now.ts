@@ -59,9 +59,11 @@ export class AddNowBatcher {
       scriptKeys.push(keys.runs(request.key));
       args.push(request.key, request.task, request.data, when, keys.stateChannel(request.key));
     }
-    this.#redis.run(addNowScript, scriptKeys, args).then((answers) => {
+    this.#redis.run(addNowScript, scriptKeys, args).then((reply) => {
+      // One task is answered bare, a batch with one answer per task.
+      const answers = Array.isArray(reply) ? reply : [reply];
       for (let i = 0; i < batch.length; i++) {
-        const answer = text((answers as unknown[])[i]);
+        const answer = text(answers[i]);
         if (answer === "OK") batch[i].resolve("scheduled");
         else if (answer === "EXISTS") batch[i].resolve("exists");
         else batch[i].reject(new Error(answer.replace(/^ERR /, "")));

@@ -277,8 +277,9 @@ export class RedisBackend implements Backend {
   async finish(requests: FinishRequest[], now: number, ttlMs: number): Promise<void> {
     if (requests.length === 0) return;
     const call = finishCall(this.keys, requests, now, ttlMs);
-    const reply = await this.run(finishScript, call.keys, call.args) as unknown[];
-    wrongType.reportUnrecorded(this, reply, requests, this.#warn);
+    const reply = await this.run(finishScript, call.keys, call.args);
+    // A bare count when every run was recorded; else the count and the runs that were not.
+    if (Array.isArray(reply)) wrongType.reportUnrecorded(this, reply, requests, this.#warn);
   }
 
   async moveDue(now: number, limit: number): Promise<number> {

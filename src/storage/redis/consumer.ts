@@ -60,6 +60,25 @@ function judged(delivery: Delivery, verdict: unknown[], keys: { runs(key: string
  */
 const READ_CLAIM_MAX = 16;
 
+/**
+ * Splits read_claim's flat reply (per entry: id, field count, fields, verdict length, verdict)
+ * into the entries as XREADGROUP gives them and their verdicts.
+ */
+function readClaimReply(reply: unknown[]): { entries: RawEntry[]; verdicts: unknown[][] } {
+  const entries: RawEntry[] = [];
+  const verdicts: unknown[][] = [];
+  let at = 0;
+  while (at < reply.length) {
+    const id = reply[at] as Uint8Array;
+    const fieldsEnd = at + 2 + Number(reply[at + 1]);
+    entries.push([id, reply.slice(at + 2, fieldsEnd) as Uint8Array[]]);
+    const verdictEnd = fieldsEnd + 1 + Number(reply[fieldsEnd]);
+    verdicts.push(reply.slice(fieldsEnd + 1, verdictEnd));
+    at = verdictEnd;
+  }
+  return { entries, verdicts };
+}
+
 /** How often `interrupt()` tries again while the read it ends has not begun blocking yet. */
 const UNBLOCK_RETRY_MS = 10;
 /** How long `interrupt()` keeps trying before it leaves the read to end on its own. */
@@ -223,13 +242,13 @@ export class RedisConsumer implements Consumer {
     // Tracked without promises of its own (this runs once per claim): close() waits for every
     // read in the set to settle, and the read leaves the set as this method resumes.
     this.#reading.add(call);
-    let reply: [RawEntry[], unknown[][]];
+    let reply: unknown[];
     try {
-      reply = await call as [RawEntry[], unknown[][]];
+      reply = await call as unknown[];
     } finally {
       this.#reading.delete(call);
     }
-    const [entries, verdicts] = reply;
+    const { entries, verdicts } = readClaimReply(reply);
     const claimed: Delivery[] = [];
     const unjudged: DeliveredEntry[] = [];
     let tracked = entries.length === 0;

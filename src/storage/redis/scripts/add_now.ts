@@ -10,9 +10,10 @@ import { defineScript } from "../script.ts";
  * The `schedule` script's mode `add` for tracked tasks that are due now (first attempt, no
  * expected generation, nothing to acknowledge), on its own: for each task it writes exactly what
  * `schedule` writes in that case (the message without the payload, which is in the runs record),
- * from fewer arguments, and adds that arrive together share one call. Answers 'OK', or 'EXISTS' when the key is scheduled, queued or running, for each task.
- * A single task fails as `schedule` does; in a batch, each task is answered on its own, and one
- * that fails is answered with its error, prefixed 'ERR '.
+ * from fewer arguments, and adds that arrive together share one call. Answers 'OK', or 'EXISTS'
+ * when the key is scheduled, queued or running, for each task (a single task: the bare answer,
+ * not an array of one). A single task fails as `schedule` does; in a batch, each task is answered
+ * on its own, and one that fails is answered with its error, prefixed 'ERR '.
  */
 export const addNowScript = defineScript(
   "add_now",
@@ -29,7 +30,8 @@ local function add(i)
   if state == 'scheduled' or state == 'queued' or state == 'running' then
     return 'EXISTS'
   end
-  local generation = (tonumber(current[2]) or 0) + 1
+  -- Formatted once, as redis.call would format the number for each command it is passed to.
+  local generation = string.format('%.17g', (tonumber(current[2]) or 0) + 1)
   -- A fresh record: no result, error or expiry left over from an earlier run of this key (every
   -- record has a state or a generation, so without both there is nothing to clear).
   if state or current[2] then redis.call('DEL', runs) end
@@ -51,7 +53,8 @@ local function add(i)
   return 'OK'
 end
 local count = #KEYS - 1
-if count == 1 then return {add(1)} end
+-- Bare: Redis replies with a table at a cost.
+if count == 1 then return add(1) end
 local answers = {}
 for i = 1, count do
   local ok, answer = pcall(add, i)

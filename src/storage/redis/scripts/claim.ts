@@ -8,8 +8,10 @@ import { defineScript } from "../script.ts";
 
 /**
  * Defines `judge(runs, key, generation, gated, channel, deliveries, previous, worker, now, cap,
- * want_data, tombstones_marked)`: the verdict on one delivered message, shared by `claim` and
- * `read_claim` so both decide exactly alike.
+ * want_data, tombstones_marked, now_text)`: the verdict on one delivered message, shared by
+ * `claim` and `read_claim` so both decide exactly alike. `now_text` is `now` as the caller got it
+ * (ARGV), written to the record as it is: a Lua number passed to redis.call is formatted with
+ * printf first, which costs more than the HSET it goes to.
  *
  * - A tracked message runs only when its runs record (`runs`, which must be in the caller's
  *   KEYS or derived from the docket's hash-tagged prefix) is live with the same generation; an
@@ -33,7 +35,7 @@ local function holders_with(previous, before)
 end
 
 local function judge(runs, key, generation, gated, channel, deliveries, previous, worker, now,
-    cap, want_data, tombstones_marked)
+    cap, want_data, tombstones_marked, now_text)
   local abandoned = cap >= 0 and deliveries - 1 > cap
   if generation == '0' then
     if tombstones_marked and redis.call('EXISTS', runs) ~= 0 then return {'0'} end
@@ -62,7 +64,7 @@ local function judge(runs, key, generation, gated, channel, deliveries, previous
   if not verdict then
     verdict = {'1'}
     if not gated then
-      redis.call('HSET', runs, 'state', 'running', 'worker', worker, 'started', now)
+      redis.call('HSET', runs, 'state', 'running', 'worker', worker, 'started', now_text)
       redis.call('HDEL', runs, 'sid')
       redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key,
         state = 'running', worker = worker, startedAt = now, when = tonumber(current[3])}))
@@ -107,7 +109,7 @@ for i = 1, count do
   local base = 4 + (i - 1) * PER
   local verdict = judge(KEYS[1 + i], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4] == '1',
     ARGV[base + 5], tonumber(ARGV[base + 6]), ARGV[base + 7], worker, now, cap,
-    ARGV[base + 8] == '1', true)
+    ARGV[base + 8] == '1', true, ARGV[3])
   verdicts[i] = verdict
   if verdict[1] == '0' then dropped[#dropped + 1] = ARGV[base + 1] end
 end

@@ -44,11 +44,15 @@ export const finishScript = defineScript(
 -- then 11 values per dead-letter entry: generation of its run ('0' untracked), task key, task
 --   name, payload, when, attempt, worker, error name, error message, error stack, ttl (ms)
 -- then the stream ids of untracked runs (nothing to record: only acknowledged)
--- Returns {acknowledged count, then per run that could not be recorded: task key, error}.
+-- Returns the acknowledged count, or {acknowledged count, then per run that could not be
+-- recorded: task key, error} when there are such runs.
 ${DEAD_LETTER_LUA}
 local stream, failed_index, stats = KEYS[1], KEYS[2], KEYS[#KEYS]
 local unrecorded = {}
 local group, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+-- Times and TTLs go to Redis as the strings they came as: a Lua number passed to redis.call is
+-- formatted with printf's %.17g first, which costs more than the command it is passed to.
+local now_text, ttl_text = ARGV[2], ARGV[3]
 local ids = {}
 local count, letters = tonumber(ARGV[4]), tonumber(ARGV[5])
 local letters_at = 9 + count * 8
@@ -56,7 +60,8 @@ local durations = {}
 for i = letters_at + letters * 11 + 1, #ARGV do
   if ARGV[i] ~= '' then ids[#ids + 1] = ARGV[i] end
 end
--- "key generation" of each run that was still its key's current one
+-- "key generation" of each run that was still its key's current one (only the dead-letter
+-- entries below ask)
 local current_runs = {}
 for i = 1, count do
   local base = 9 + (i - 1) * 8
@@ -70,7 +75,7 @@ for i = 1, count do
       -- Nothing can be recorded there; the failure still goes to the dead-letter set.
       unrecorded[#unrecorded + 1] = key
       unrecorded[#unrecorded + 1] = current.err
-      current_runs[key .. ' ' .. generation] = true
+      if letters > 0 then current_runs[key .. ' ' .. generation] = true end
     elseif current[1] == generation then
       local started = tonumber(current[3])
       if started then
@@ -78,19 +83,19 @@ for i = 1, count do
         local bucket = 'd' .. math.floor(2 * math.log(math.max(0, now - started) + 1) / math.log(2))
         durations[bucket] = (durations[bucket] or 0) + 1
       end
-      current_runs[key .. ' ' .. generation] = true
+      if letters > 0 then current_runs[key .. ' ' .. generation] = true end
       if ttl > 0 then
         if error_text == '' and failure == '' and result == '' then
-          redis.call('HSET', runs, 'state', state, 'completed', now)
+          redis.call('HSET', runs, 'state', state, 'completed', now_text)
         else
-          local fields = {'state', state, 'completed', now}
+          local fields = {'state', state, 'completed', now_text}
           if error_text ~= '' then fields[#fields + 1] = 'error'; fields[#fields + 1] = error_text end
           if failure ~= '' then fields[#fields + 1] = 'failure'; fields[#fields + 1] = failure end
           if result ~= '' then fields[#fields + 1] = 'result'; fields[#fields + 1] = result end
           redis.call('HSET', runs, unpack(fields))
         end
         if current[2] then redis.call('HDEL', runs, 'sid') end
-        redis.call('PEXPIRE', runs, ttl)
+        redis.call('PEXPIRE', runs, ttl_text)
       else
         redis.call('DEL', runs)
       end
@@ -129,9 +134,13 @@ local states = {'completed', 'failed', 'cancelled'}
 for i = 1, 3 do
   if ARGV[6 + i] ~= '0' then redis.pcall('HINCRBY', stats, states[i], ARGV[6 + i]) end
 end
-for bucket, n in pairs(durations) do redis.pcall('HINCRBY', stats, bucket, n) end
-redis.pcall('HSET', stats, 'depth', redis.call('XLEN', stream))
+for bucket, n in pairs(durations) do
+  redis.pcall('HINCRBY', stats, bucket, n == 1 and '1' or string.format('%d', n))
+end
+redis.pcall('HSET', stats, 'depth', string.format('%d', redis.call('XLEN', stream)))
 redis.pcall('PEXPIRE', stats, ARGV[6])
+-- A bare count when every run was recorded: a table costs Redis more to reply with.
+if #unrecorded == 0 then return #ids end
 local reply = {#ids}
 for _, value in ipairs(unrecorded) do reply[#reply + 1] = value end
 return reply

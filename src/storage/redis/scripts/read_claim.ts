@@ -30,21 +30,22 @@ export const readClaimScript = defineScript(
 -- ARGV[4] how many messages to read at most    ARGV[5] the docket's prefix ('{name}')
 -- ARGV[6] 1 when no task is gated (every task name is answered for), else 0
 -- then pairs: task name, gated (1/0), for the task names the worker answers for
--- Returns {entries as XREADGROUP gives them, one verdict per entry}: verdicts as claim's
--- ({'1'}, {'0'} dropped, {'E', error}; '1' ends with the record's data when the message has no
--- payload field), or {'?'} left pending and not judged.
+-- Returns one flat array, per entry read: its id, how many field names and values follow, those,
+-- how many elements its verdict has, those. Verdicts are claim's ({'1'}, {'0'} dropped,
+-- {'E', error}; '1' ends with the record's data when the message has no payload field), or
+-- {'?'} left pending and not judged. (Flat: Redis replies with each nested table at a cost.)
 ${CLAIM_LUA}
 local stream, marker = KEYS[1], KEYS[2]
 local group, worker, now, prefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
 local read = redis.call('XREADGROUP', 'GROUP', group, worker, 'COUNT', ARGV[4], 'STREAMS',
   stream, '>')
-if not read then return {{}, {}} end
+if not read then return {} end
 local entries = read[1][2]
 local none_gated = ARGV[6] == '1'
 local gated = {}
 for i = 7, #ARGV, 2 do gated[ARGV[i]] = ARGV[i + 1] == '1' end
 local marked
-local verdicts, dropped = {}, {}
+local reply, at, dropped = {}, 0, {}
 for i, entry in ipairs(entries) do
   local fields = entry[2]
   local key, task, generation, has_data, when, attempt
@@ -67,15 +68,21 @@ for i, entry in ipairs(entries) do
   else
     if generation == '0' and marked == nil then marked = redis.call('EXISTS', marker) ~= 0 end
     verdict = judge(prefix .. ':runs:' .. key, key, generation, gated[task] == true,
-      prefix .. ':state:' .. key, 1, '', worker, now, -1, not has_data, marked)
+      prefix .. ':state:' .. key, 1, '', worker, now, -1, not has_data, marked, ARGV[3])
   end
-  verdicts[i] = verdict
   if verdict[1] == '0' then dropped[#dropped + 1] = entry[1] end
+  reply[at + 1], reply[at + 2] = entry[1], #fields
+  at = at + 2
+  for j = 1, #fields do reply[at + j] = fields[j] end
+  at = at + #fields + 1
+  reply[at] = #verdict
+  for j = 1, #verdict do reply[at + j] = verdict[j] end
+  at = at + #verdict
 end
 if #dropped > 0 then
   redis.call('XACK', stream, group, unpack(dropped))
   redis.call('XDEL', stream, unpack(dropped))
 end
-return {entries, verdicts}
+return reply
 `,
 );
