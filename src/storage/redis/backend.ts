@@ -83,6 +83,7 @@ const TOMBSTONE_TTL_MS = 3_600_000;
 export class RedisBackend implements Backend {
   readonly kind = "redis" as const;
   readonly keys: DocketKeys;
+  readonly subscribersElsewhere: boolean;
   #client: RedisConnection;
   /** Whether the docket opened `#client` (a client the caller brought is not closed). */
   #owned: boolean;
@@ -104,6 +105,7 @@ export class RedisBackend implements Backend {
     user?: string,
   ) {
     this.#client = opened.connection;
+    this.subscribersElsewhere = opened.connection instanceof ClusterConnection;
     this.#owned = opened.owned;
     this.#redact = opened.redact;
     this.keys = keys;
@@ -286,7 +288,7 @@ export class RedisBackend implements Backend {
     ) as string[];
     if (due.length === 0) return 0;
     const scriptKeys = [keys.queue, keys.stream];
-    const args: Arg[] = [now];
+    const args: Arg[] = [now, this.subscribersElsewhere ? "1" : "0"];
     for (const key of due) {
       scriptKeys.push(keys.parked(key), keys.runs(key));
       args.push(key, keys.stateChannel(key));
