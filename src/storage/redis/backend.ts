@@ -276,7 +276,7 @@ export class RedisBackend implements Backend {
 
   async finish(requests: FinishRequest[], now: number, ttlMs: number): Promise<void> {
     if (requests.length === 0) return;
-    const call = finishCall(this.keys, requests, now, ttlMs);
+    const call = finishCall(this.keys, requests, now, ttlMs, this.subscribersElsewhere);
     const reply = await this.run(finishScript, call.keys, call.args) as unknown[];
     wrongType.reportUnrecorded(this, reply, requests, this.#warn);
   }
