@@ -17,8 +17,8 @@
  *
  * - `everywhere` is true: on Redis Cluster a PUBLISH also reaches the subscribers of every other
  *   node, which this node's counts leave out (the client passes '1' there);
- * - any pattern subscription exists on the server (a dashboard, `watch`): the script does not
- *   match patterns itself;
+ * - any pattern subscription exists on the server (the dashboard's live view): the script does
+ *   not match patterns itself;
  * - there are fewer than two channels: asking would cost more commands than publishing;
  * - Redis refuses PUBSUB (an ACL user without `pubsub|numpat` and `pubsub|numsub`).
  *
