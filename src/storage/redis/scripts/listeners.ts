@@ -39,7 +39,8 @@ local function audience(channels, everywhere)
       math.min(from + 999, #channels)))
     if type(reply) ~= 'table' or reply.err then return true end
     for j = 1, #reply, 2 do
-      if reply[j + 1] > 0 then listened[reply[j]] = true end
+      -- Anything but a count of 0 counts as a listener.
+      if (tonumber(reply[j + 1]) or 1) > 0 then listened[reply[j]] = true end
     end
   end
   return listened
