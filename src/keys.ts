@@ -30,6 +30,11 @@ export class DocketKeys {
   /** The channel on which cancellations of running tasks are announced. */
   readonly cancelChannel: string;
   /**
+   * The channel on which a write that makes a future task the earliest one waiting is announced
+   * (its due time, epoch ms), so schedulers sleeping until a later one wake up.
+   */
+  readonly nextDueChannel: string;
+  /**
    * The sorted set of concurrency limits that have waiters, scored by when the safeguard should
    * look at them next (epoch ms); members are limit names (see {@linkcode DocketKeys.flow}).
    */
@@ -58,6 +63,7 @@ export class DocketKeys {
     this.strikes = `${this.prefix}:strikes`;
     this.workers = `${this.prefix}:workers`;
     this.cancelChannel = `${this.prefix}:cancel`;
+    this.nextDueChannel = `${this.prefix}:next-due`;
     this.concurrencyWatch = `${this.prefix}:concurrency-watch`;
     this.tombstones = `${this.prefix}:tombstones`;
     this.failed = `${this.prefix}:failed`;

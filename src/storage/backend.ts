@@ -297,7 +297,29 @@ export interface Consumer {
     gated?: (task: string) => boolean;
     /** Past this many redeliveries a message comes back `abandoned` instead of claimed. */
     maxRedeliveries?: number;
+    /**
+     * With `reclaimIdleMs`: first learn whether any message is pending in the group at all
+     * (`nonePending` tells afterwards). When none is, none can be abandoned before
+     * `reclaimIdleMs` from now, and an idle worker need not look again sooner.
+     */
+    countPending?: boolean;
+    /** With `countPending`: how long to wait instead of `blockMs` when nothing is pending. */
+    quietBlockMs?: number;
+    /** Make a blocking read one that `interrupt()` can end (see `interruptible()`). */
+    interruptible?: boolean;
   }): Promise<Delivery[]>;
+  /**
+   * Whether the last claim that looked for abandoned messages (`reclaimIdleMs`) counted the
+   * group's pending messages (`countPending`) and found none, held by any worker.
+   */
+  readonly nonePending: boolean;
+  /**
+   * Whether `interrupt()` can end a blocking claim early. Only then may a worker block long
+   * waiting for work: its stop must not wait the block out.
+   */
+  interruptible(): Promise<boolean>;
+  /** Ends a blocking claim under way (it returns nothing); does nothing when none is. */
+  interrupt(): Promise<void>;
   /** Renews the lease on messages this worker is still running. */
   renew(ids: string[]): Promise<void>;
   /** Releases the consumer's connection. */

@@ -18,7 +18,7 @@ import type { Logger } from "../logging/logger.ts";
 import { type StrikeInstruction, StrikeSet } from "./strike_set.ts";
 
 /** How long one blocking read of the strike stream waits before looping. */
-const FOLLOW_BLOCK_MS = 5_000;
+const FOLLOW_BLOCK_MS = 30_000;
 /** How long to wait before reading again after a failed read. */
 const RETRY_DELAY_MS = 1_000;
 /** The most instructions one read returns (as both backends' reads do). */

@@ -19,7 +19,8 @@ export function pruneIdleMs(docket: Docket): number {
 }
 
 /**
- * Sweeps the consumers of gone workers every `workerStaleAfter` (1 s to 60 s) until the worker
+ * Sweeps the consumers of gone workers every `pruneIdleMs` (1 s to 60 s: a consumer is pruned
+ * only once idle that long, so sweeping more often would find nothing more) until the worker
  * stops; never throws (failures are logged at debug: the next sweep tries again).
  */
 export async function consumerHygieneLoop(
@@ -27,7 +28,7 @@ export async function consumerHygieneLoop(
   logger: Logger,
   loop: LoopControl,
 ): Promise<void> {
-  const every = Math.max(1_000, Math.min(60_000, docket.workerStaleAfter));
+  const every = Math.max(1_000, Math.min(60_000, pruneIdleMs(docket)));
   while (loop.running()) {
     await loop.sleep(every);
     if (!loop.running()) return;

@@ -9,6 +9,7 @@ import type { Dependency } from "../dependencies.ts";
 import { type Duration, toMillis } from "../duration.ts";
 import { checkMaxRedeliveries } from "../docket_options.ts";
 import { RESEED_INTERVAL_MS } from "./automatic_tasks.ts";
+import { NEXT_DUE_RECHECK_MS } from "./scheduler_loop.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { WorkerObserver } from "../hooks.ts";
 
@@ -64,7 +65,9 @@ export interface WorkerOptions {
 
 /**
  * Worker options that are not part of the public API (not exported from `mod.ts`): knobs for
- * tests. `reseedInterval` is how often automatic tasks are seeded again (default 60 s).
+ * tests. `reseedInterval` is how often automatic tasks are seeded again (default 60 s);
+ * `nextDueRecheck` the longest the scheduler sleeps while it follows the next-due channel
+ * (default 10 s).
  *
  * @example
  * ```ts ignore
@@ -74,6 +77,7 @@ export interface WorkerOptions {
  */
 export interface WorkerInternalOptions extends WorkerOptions {
   reseedInterval?: Duration;
+  nextDueRecheck?: Duration;
 }
 
 /** A worker's numeric options, checked and in milliseconds. */
@@ -87,6 +91,7 @@ export interface WorkerTimings {
   maxRedeliveries: number;
   watchdogTimeout: number;
   reseedInterval: number;
+  nextDueRecheck: number;
 }
 
 /**
@@ -119,6 +124,10 @@ export function resolveTimings(options: WorkerOptions, maxRedeliveries: number):
     reseedInterval: toMillis(
       (options as WorkerInternalOptions).reseedInterval ?? RESEED_INTERVAL_MS,
       "reseedInterval",
+    ),
+    nextDueRecheck: toMillis(
+      (options as WorkerInternalOptions).nextDueRecheck ?? NEXT_DUE_RECHECK_MS,
+      "nextDueRecheck",
     ),
   };
 }

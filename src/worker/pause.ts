@@ -10,17 +10,20 @@
 export class Pause {
   #sleepers = new Set<() => void>();
 
-  /** Resolves after `ms`, or sooner when `wake()` is called. */
-  sleep(ms: number): Promise<void> {
+  /** Resolves after `ms`, or sooner when `wake()` is called or `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       const sleepers = this.#sleepers;
       function done() {
         clearTimeout(timer);
         sleepers.delete(done);
+        signal?.removeEventListener("abort", done);
         resolve();
       }
       sleepers.add(done);
+      signal?.addEventListener("abort", done);
     });
   }
 
@@ -38,7 +41,7 @@ export class Pause {
   control(running: () => boolean): LoopControl {
     return {
       running,
-      sleep: (ms) => running() ? this.sleep(ms) : Promise.resolve(),
+      sleep: (ms, signal) => running() ? this.sleep(ms, signal) : Promise.resolve(),
     };
   }
 }
@@ -47,6 +50,6 @@ export class Pause {
 export interface LoopControl {
   /** False once the worker is stopping. */
   readonly running: () => boolean;
-  /** Sleeps `ms`, or less if the worker stops meanwhile. */
-  readonly sleep: (ms: number) => Promise<void>;
+  /** Sleeps `ms`, or less if the worker stops (or `signal` aborts) meanwhile. */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }

@@ -33,7 +33,7 @@ import { resolveTimings, type WorkerOptions } from "./options.ts";
 import { Watchdog } from "./watchdog.ts";
 import { consumerHygieneLoop, retireConsumer } from "./consumer_hygiene.ts";
 import { nothingLeft } from "./until_finished.ts";
-
+import { ReadPacing } from "./read_pacing.ts";
 import { type CombinedObserver, workerObservers } from "./observers.ts";
 
 export type { WorkerInternalOptions, WorkerOptions } from "./options.ts";
@@ -104,6 +104,7 @@ export class Worker implements AsyncDisposable {
   #finishes: FinishBatch;
   #runCounts = new Map<string, number>();
   #reseedInterval: number;
+  #nextDueRecheck: number;
   #observer: CombinedObserver;
 
   /** Creates a worker; nothing happens until one of the `run…` methods is called. */
@@ -120,6 +121,7 @@ export class Worker implements AsyncDisposable {
     this.maxRedeliveries = timings.maxRedeliveries;
     this.watchdogTimeout = timings.watchdogTimeout;
     this.#reseedInterval = timings.reseedInterval;
+    this.#nextDueRecheck = timings.nextDueRecheck;
     this.scheduleAutomaticTasks = options.scheduleAutomaticTasks ?? true;
     this.#fallback = options.fallbackTask ? toDefinition(options.fallbackTask) : defaultFallback;
     this.#workerDependencies = options.dependencies ?? {};
@@ -211,7 +213,7 @@ export class Worker implements AsyncDisposable {
         background.push(seedLoop(docket, this.name, this.#reseedInterval, logger, loop));
       }
       background.push(
-        schedulerLoop(docket.backend, this.schedulingResolution, logger, loop),
+        schedulerLoop(docket, this.schedulingResolution, this.#nextDueRecheck, logger, loop),
         leaseLoop(consumer, this.#flow, this.#leased, this.redeliveryTimeout, logger, loop),
         heartbeatLoop(docket, this.name, () => this.taskNames, logger, loop),
         consumerHygieneLoop(docket, logger, loop),
@@ -275,29 +277,27 @@ export class Worker implements AsyncDisposable {
     consumer: Consumer,
     counted?: Set<string>,
   ): Promise<void> {
-    let lastReclaim = 0;
-    const reclaimEvery = Math.max(10, Math.min(1_000, this.redeliveryTimeout / 2));
+    const pacing = await ReadPacing.start(consumer, this, mode === "forever");
     const gated = (task: string) => this.#flow.gated(this.docket.tasks.get(task) ?? this.#fallback);
     const env = this.#environment(counted);
     // While work may be waiting (at first, then while the last claim came back full), claims
     // do not block (one round trip: read_claim), and a second may go out while the first is
     // under way, each for at most half the slots. Slots a claim may fill are held for
     // it, so the worker never has more than `concurrency` tasks in hand. When the stream runs
-    // dry, one claim at a time waits for new work, as long as `minimumCheckInterval`.
+    // dry, one claim at a time waits for new work (how long: see ReadPacing).
     let more = true;
     let abandoned = false;
     let emptied = false;
     let failure: { error: unknown } | undefined;
     let reserved = 0;
     const claims = new Set<Promise<void>>();
-    const claim = (count: number, blockMs: number) => {
+    const claim = (count: number, waiting: boolean) => {
       const now = Date.now();
-      const reclaim = claims.size === 0 && now - lastReclaim >= reclaimEvery;
-      if (reclaim) lastReclaim = now;
+      const { reclaim, ...plan } = pacing.plan(now, claims.size, waiting);
       reserved += count;
       const claimed: Promise<void> = consumer.claim({
         count,
-        blockMs,
+        ...plan,
         reclaimIdleMs: reclaim ? this.redeliveryTimeout : undefined,
         now,
         gated,
@@ -350,14 +350,15 @@ export class Worker implements AsyncDisposable {
         const free = this.concurrency - this.#active.size - reserved;
         const lane = Math.ceil(this.concurrency / 2);
         if (free > 0 && claims.size === 0) {
-          claim(more ? Math.min(free, lane) : free, more ? 0 : this.minimumCheckInterval);
+          claim(more ? Math.min(free, lane) : free, !more);
         } else if (free > 0 && more && claims.size < 2) {
-          claim(Math.min(free, lane), 0);
+          claim(Math.min(free, lane), false);
         } else {
           await this.#slotFreed.sleep(this.minimumCheckInterval);
         }
       }
     } finally {
+      await consumer.interrupt().catch(() => {}); // a read waiting for work ends now
       // (*) A read queued while the store is down waits for it; a stop gives up after a deadline.
       if (!await bounded(Promise.all(claims), STOP_CALL_DEADLINE_MS)) abandoned = true;
     }

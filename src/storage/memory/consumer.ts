@@ -22,6 +22,9 @@ export class MemoryConsumer implements Consumer {
   /** Aborted on close, which wakes and ends a blocking claim. */
   #closing = new AbortController();
   #claims = new Set<Promise<unknown>>();
+  /** Aborted by `interrupt()`, which ends the blocking claim under way; replaced after. */
+  #interrupting = new AbortController();
+  #nonePending = false;
 
   constructor(docket: DocketState, name: string, onClose: (consumer: MemoryConsumer) => void) {
     this.#docket = docket;
@@ -45,26 +48,33 @@ export class MemoryConsumer implements Consumer {
     // A closed consumer takes nothing: no message may land with a holder that will not run it.
     if (this.#closing.signal.aborted) return [];
     const stream = this.#docket.stream;
-    const reclaimed = options.reclaimIdleMs === undefined
+    let blockMs = options.blockMs;
+    if (options.reclaimIdleMs !== undefined) {
+      this.#nonePending = options.countPending === true && stream.pendingCount === 0;
+      if (this.#nonePending) blockMs = options.quietBlockMs ?? blockMs;
+    }
+    const reclaimed = options.reclaimIdleMs === undefined || this.#nonePending
       ? []
       : stream.reclaim(this.#name, Math.max(0, Math.round(options.reclaimIdleMs)), options.count);
     const delivered = reclaimed.map((entry) => ({ entry, redelivered: true }));
     const remaining = options.count - reclaimed.length;
     if (remaining <= 0) return this.#judge(delivered, options);
     delivered.push(...this.#fresh(remaining));
-    if (delivered.length > 0 || options.blockMs <= 0) return this.#judge(delivered, options);
-    return await this.#waitForNew(options);
+    if (delivered.length > 0 || blockMs <= 0) return this.#judge(delivered, options);
+    return await this.#waitForNew(options, blockMs);
   }
 
-  /** Blocks until an append delivers something, `blockMs` passes or the consumer closes. */
-  async #waitForNew(options: ClaimOptions): Promise<Delivery[]> {
+  /** Blocks until an append delivers something, `blockMs` passes, or the claim is ended. */
+  async #waitForNew(options: ClaimOptions, blockMs: number): Promise<Delivery[]> {
     const stream = this.#docket.stream;
-    const deadline = Date.now() + options.blockMs;
+    const deadline = Date.now() + blockMs;
+    const interrupted = this.#interrupting.signal;
+    const ended = AbortSignal.any([this.#closing.signal, interrupted]);
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) return [];
-      await stream.arrivals.wait(remaining, this.#closing.signal);
-      if (this.#closing.signal.aborted) return [];
+      await stream.arrivals.wait(remaining, ended);
+      if (ended.aborted) return [];
       // Another waiter may have taken what woke us; then wait out the rest of the time.
       const delivered = this.#fresh(options.count);
       if (delivered.length > 0) return this.#judge(delivered, options);
@@ -85,6 +95,21 @@ export class MemoryConsumer implements Consumer {
       options.gated,
       options.maxRedeliveries,
     );
+  }
+
+  get nonePending(): boolean {
+    return this.#nonePending;
+  }
+
+  /** Always: a blocking claim here waits on a signal that `interrupt()` aborts. */
+  interruptible(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  interrupt(): Promise<void> {
+    this.#interrupting.abort();
+    this.#interrupting = new AbortController();
+    return Promise.resolve();
   }
 
   renew(ids: string[]): Promise<void> {

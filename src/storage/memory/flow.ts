@@ -223,7 +223,7 @@ export function admitDelivery(d: DocketState, request: AdmitRequest, now: number
     acknowledge();
     const nextGeneration = record ? (record.generation ?? 0) + 1 : 0;
     d.parked.set(key, { ...copyMessage(message), when, generation: nextGeneration });
-    d.queue.add(key, when);
+    d.enqueue(key, when);
     if (record) {
       record.generation = nextGeneration;
       record.state = "scheduled";

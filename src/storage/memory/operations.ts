@@ -104,7 +104,7 @@ function removeWaitingCopies(d: DocketState, key: string, sid: string | undefine
 /** Parks a future message; returns undefined, as a parked task has no stream id yet. */
 function park(d: DocketState, message: TaskMessage): undefined {
   d.parked.set(message.key, message);
-  d.queue.add(message.key, message.when);
+  d.enqueue(message.key, message.when);
   return undefined;
 }
 

@@ -65,6 +65,17 @@ export class DocketState {
   /** Binds the structures to a docket's names and to its store's channels. */
   constructor(readonly keys: DocketKeys, readonly channels: PubSub) {}
 
+  /**
+   * Queues a future task, announcing it on the next-due channel when it comes before every
+   * other waiting one, as the schedule and admit scripts do.
+   */
+  enqueue(key: string, when: number): void {
+    const [head] = this.queue.first(1);
+    const earliest = head === undefined || when < this.queue.score(head)!;
+    this.queue.add(key, when);
+    if (earliest) this.channels.publish(this.keys.nextDueChannel, String(when));
+  }
+
   /** Publishes an event object as JSON, the way the Lua scripts do with `cjson.encode`. */
   publishEvent(channel: string, event: Record<string, unknown>): void {
     this.channels.publish(channel, JSON.stringify(event));

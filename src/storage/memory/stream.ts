@@ -86,6 +86,11 @@ export class MemoryStream {
   }
 
   /** Appends a message (XADD `*`) and wakes blocked readers; returns its id. */
+  /** How many entries are pending (delivered and not yet removed), for any consumer. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
   append(message: TaskMessage): string {
     const id = this.#ids.next();
     this.#entries.set(id, message);

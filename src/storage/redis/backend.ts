@@ -97,6 +97,7 @@ export class RedisBackend implements Backend {
   #warn: BackendWarn;
   #closed = false;
   #addNow = new AddNowBatcher(this);
+  #taskIndex = new registry.TaskIndexWrites();
 
   private constructor(
     opened: OpenedConnection,
@@ -246,6 +247,7 @@ export class RedisBackend implements Backend {
         keys.stateChannel(request.key),
         request.expectGeneration ?? "",
         request.traceContext ?? "",
+        keys.nextDueChannel,
       ],
     );
   }
@@ -349,11 +351,11 @@ export class RedisBackend implements Backend {
   }
 
   heartbeat(worker: string, tasks: string[], now: number, staleMs: number): Promise<void> {
-    return registry.heartbeat(this, worker, tasks, now, staleMs);
+    return registry.heartbeat(this, this.#taskIndex, worker, tasks, now, staleMs);
   }
 
   removeWorker(worker: string, tasks: string[]): Promise<void> {
-    return registry.removeWorker(this, worker, tasks);
+    return registry.removeWorker(this, this.#taskIndex, worker, tasks);
   }
 
   retireConsumer(worker: string): Promise<boolean> {

@@ -15,6 +15,9 @@ import { claimScript } from "./scripts/claim.ts";
 import { readClaimScript } from "./scripts/read_claim.ts";
 import { pickReclaims, reclaimScan } from "../reclaim_policy.ts";
 
+/** The options of {@linkcode Consumer.claim}. */
+type ClaimOptions = Parameters<Consumer["claim"]>[0];
+
 /** An entry as read, with what XPENDING said of it when it was taken over. */
 interface DeliveredEntry {
   entry: RawEntry;
@@ -57,6 +60,20 @@ function judged(delivery: Delivery, verdict: unknown[], keys: { runs(key: string
  */
 const READ_CLAIM_MAX = 16;
 
+/** How often `interrupt()` tries again while the read it ends has not begun blocking yet. */
+const UNBLOCK_RETRY_MS = 10;
+/** How long `interrupt()` keeps trying before it leaves the read to end on its own. */
+const UNBLOCK_GIVE_UP_MS = 2_000;
+
+/** A blocking read under way that `interrupt()` can end. */
+interface BlockingRead {
+  /** The reader's client id (asked for on the reader, right before the read). */
+  clientId: Promise<unknown>;
+  /** Settles when the read has returned. */
+  ended: Promise<void>;
+  over: boolean;
+}
+
 function isNoGroup(error: unknown): boolean {
   return String((error as Error)?.message ?? "").startsWith("NOGROUP");
 }
@@ -79,6 +96,13 @@ export class RedisConsumer implements Consumer {
    * (on the reader, beside the finish write) is cheaper for Redis than reading them in Lua.
    */
   #lastTracked = true;
+  #nonePending = false;
+  /** Whether CLIENT ID and CLIENT UNBLOCK are allowed (asked once). */
+  #canUnblock?: Promise<boolean>;
+  #blocking?: BlockingRead;
+  /** Claims under way; an interrupt while one has not begun its read makes that read not block. */
+  #claimsOut = 0;
+  #cutShort = false;
 
   constructor(
     backend: GroupAccess,
@@ -94,51 +118,50 @@ export class RedisConsumer implements Consumer {
     this.#onClose = onClose;
   }
 
-  async claim(options: {
-    count: number;
-    blockMs: number;
-    reclaimIdleMs?: number;
-    now: number;
-    gated?: (task: string) => boolean;
-    maxRedeliveries?: number;
-  }): Promise<Delivery[]> {
+  async claim(options: ClaimOptions): Promise<Delivery[]> {
+    this.#claimsOut++;
     try {
       return await this.#claim(options);
     } catch (error) {
       if (!isNoGroup(error)) throw error;
       await this.#backend.ensureGroup();
       return await this.#claim(options);
+    } finally {
+      if (--this.#claimsOut === 0) this.#cutShort = false;
     }
   }
 
-  async #claim(options: {
-    count: number;
-    blockMs: number;
-    reclaimIdleMs?: number;
-    now: number;
-    gated?: (task: string) => boolean;
-    maxRedeliveries?: number;
-  }): Promise<Delivery[]> {
+  async #claim(options: ClaimOptions): Promise<Delivery[]> {
     const keys = this.#backend.keys;
     const entries: DeliveredEntry[] = [];
+    let blockMs = options.blockMs;
     if (options.reclaimIdleMs !== undefined) {
+      this.#nonePending = options.countPending === true && await this.#pendingCount() === 0;
+      if (this.#nonePending) blockMs = options.quietBlockMs ?? blockMs;
+    }
+    if (options.reclaimIdleMs !== undefined && !this.#nonePending) {
       entries.push(
         ...await this.#reclaim(Math.max(0, Math.round(options.reclaimIdleMs)), options.count),
       );
     }
+    if (this.#cutShort) blockMs = 0;
     const remaining = options.count - entries.length;
     if (
       remaining > 0 && remaining <= READ_CLAIM_MAX && entries.length === 0 &&
-      options.blockMs <= 0 && this.#lastTracked
+      blockMs <= 0 && this.#lastTracked
     ) {
       return await this.#readClaim(remaining, options);
     }
     // Whether untracked messages read now need their tombstone check (see below).
     let tombstones: Promise<unknown> | undefined;
     if (remaining > 0) {
-      const wait = entries.length === 0 && options.blockMs > 0
-        ? ["BLOCK", String(Math.round(options.blockMs))]
+      const wait = entries.length === 0 && blockMs > 0
+        ? ["BLOCK", String(Math.round(blockMs))]
         : [];
+      // An interruptible read is preceded by CLIENT ID, which `interrupt()` needs.
+      const clientId = wait.length > 0 && options.interruptible
+        ? this.#reader.sendCommand(["CLIENT", "ID"], commandOptions(this.#reader, false))
+        : undefined;
       const read = this.#reader.sendCommand(
         [
           "XREADGROUP",
@@ -164,6 +187,7 @@ export class RedisConsumer implements Consumer {
       const reading = Promise.allSettled([read, tombstones]).then(() => {});
       this.#reading.add(reading);
       reading.then(() => this.#reading.delete(reading));
+      if (clientId) this.#trackBlocking(clientId, reading);
       const [reply] = await Promise.all([read, tombstones]) as unknown as [
         [unknown, RawEntry[]][] | null,
         unknown,
@@ -346,6 +370,68 @@ export class RedisConsumer implements Consumer {
     return runnable.length === 0 ? claimed : runnable.concat(claimed);
   }
 
+  /** How many messages are pending in the group, held by any consumer (XPENDING's summary). */
+  async #pendingCount(): Promise<number> {
+    const keys = this.#backend.keys;
+    const summary = await this.#backend.send(["XPENDING", keys.stream, keys.group]) as unknown[];
+    return Number(summary?.[0] ?? 0);
+  }
+
+  get nonePending(): boolean {
+    return this.#nonePending;
+  }
+
+  /**
+   * Whether a blocking read can be ended early: CLIENT UNBLOCK (from the main connection) ends
+   * it as if it had timed out, so nothing is delivered and nothing is stranded. Users without
+   * the right to it (a least-privilege ACL may leave it out) get short blocks instead.
+   */
+  interruptible(): Promise<boolean> {
+    this.#canUnblock ??= Promise.all([
+      this.#reader.sendCommand(["CLIENT", "ID"]),
+      this.#backend.send(["CLIENT", "UNBLOCK", "0"]),
+    ]).then(() => true, () => false);
+    return this.#canUnblock;
+  }
+
+  #trackBlocking(clientId: Promise<unknown>, ended: Promise<void>): void {
+    clientId.catch(() => {});
+    const blocking: BlockingRead = { clientId, ended, over: false };
+    this.#blocking = blocking;
+    ended.then(() => {
+      blocking.over = true;
+      if (this.#blocking === blocking) this.#blocking = undefined;
+    });
+  }
+
+  async interrupt(): Promise<void> {
+    const blocking = this.#blocking;
+    if (!blocking) {
+      if (this.#claimsOut > 0) this.#cutShort = true;
+      return;
+    }
+    let id: string;
+    try {
+      id = String(await blocking.clientId);
+    } catch {
+      return;
+    }
+    // CLIENT UNBLOCK answers 0 while the read has not reached Redis yet: try again until it
+    // has, or until the read has returned anyway.
+    const giveUp = Date.now() + UNBLOCK_GIVE_UP_MS;
+    while (!blocking.over && Date.now() < giveUp) {
+      try {
+        if (Number(await this.#backend.send(["CLIENT", "UNBLOCK", id])) === 1) return;
+      } catch {
+        return;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const retry = new Promise((resolve) => (timer = setTimeout(resolve, UNBLOCK_RETRY_MS)));
+      await Promise.race([blocking.ended, retry]);
+      clearTimeout(timer);
+    }
+  }
+
   async renew(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const keys = this.#backend.keys;
@@ -366,6 +452,7 @@ export class RedisConsumer implements Consumer {
     if (this.#closed) return;
     this.#closed = true;
     this.#onClose(this);
+    await this.interrupt();
     // A read in progress ends within its block time; waiting for it keeps any messages it
     // delivers from being stranded in this consumer's pending list without an owner running them.
     await Promise.all(this.#reading);

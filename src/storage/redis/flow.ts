@@ -62,6 +62,7 @@ export async function admit(
     message.attempt,
     message.generation,
     keys.stateChannel(message.key),
+    keys.nextDueChannel,
   ];
   for (const check of checks) {
     switch (check.kind) {

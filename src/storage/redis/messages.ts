@@ -141,29 +141,38 @@ export function parseMessage(flat: unknown[]): TaskMessage | string {
   return message;
 }
 
+/**
+ * The attempt of a runs record without an `attempt` field: a first attempt's record leaves it out
+ * (records written by earlier versions have it, always).
+ */
+const FIRST_ATTEMPT = 1;
+
 /** The runs record's fields a future task's message is built from, in this order (HMGET). */
 export const RUN_MESSAGE_FIELDS = ["state", "task", "data", "when", "attempt", "gen", "p"] as const;
 
 /**
  * The message of a tracked future task, from its runs record (`RUN_MESSAGE_FIELDS`, binary
- * HMGET), as `move_due` writes it; or why there is none (not scheduled, or a field missing).
+ * HMGET) and its `score` in the queue, as `move_due` writes it; or why there is none (not
+ * scheduled, or a field missing). A missing attempt is the first, as in {@linkcode parseRun}; a
+ * missing due time is the score (the schedule script leaves it to the queue).
  */
-export function messageFromRun(key: string, values: unknown[]): TaskMessage | string {
+export function messageFromRun(
+  key: string,
+  values: unknown[],
+  score: string,
+): TaskMessage | string {
   if (!Array.isArray(values) || values.length !== RUN_MESSAGE_FIELDS.length) return "no record";
   const [state, task, data, when, attempt, generation, traceContext] = values;
   if (state == null || text(state) !== "scheduled") return "not scheduled";
-  if (
-    task == null || !(data instanceof Uint8Array) || when == null || attempt == null ||
-    generation == null
-  ) {
+  if (task == null || !(data instanceof Uint8Array) || generation == null) {
     return "record is missing fields";
   }
   const message: TaskMessage = {
     key,
     task: text(task),
     data,
-    when: Number(text(when)),
-    attempt: Number(text(attempt)),
+    when: Number(when == null ? score : text(when)),
+    attempt: attempt == null ? FIRST_ATTEMPT : Number(text(attempt)),
     generation: Number(text(generation)),
   };
   if (![message.when, message.attempt, message.generation].every(Number.isFinite)) {
@@ -183,20 +192,27 @@ function optionalText(value: Uint8Array | undefined): string | undefined {
   return value === undefined ? undefined : text(value);
 }
 
-/** Parses a runs hash (HGETALL, binary) into a record. */
+/**
+ * Parses a runs hash (`read_run`: HGETALL, binary, with a future task's due time from the queue)
+ * into a record. The key comes from the record's name (only records written by earlier versions
+ * also hold it, as field `key`, which is not read). A record of a task (one with a generation)
+ * without an attempt is its first; a cancelled key that never had a task has neither.
+ */
 export function parseRun(key: string, flat: unknown[]): RunRecord | undefined {
   if (!Array.isArray(flat) || flat.length === 0) return undefined;
   const fields = fieldMap(flat);
   const state = optionalText(fields.get("state"));
   if (!state) return undefined;
+  const generation = optionalNumber(fields.get("gen"));
+  const attempt = optionalNumber(fields.get("attempt"));
   return {
     key,
     state: state as ExecutionState,
     task: optionalText(fields.get("task")),
     data: fields.get("data"),
     when: optionalNumber(fields.get("when")),
-    attempt: optionalNumber(fields.get("attempt")),
-    generation: optionalNumber(fields.get("gen")),
+    attempt: attempt ?? (generation === undefined ? undefined : FIRST_ATTEMPT),
+    generation,
     worker: optionalText(fields.get("worker")),
     startedAt: optionalNumber(fields.get("started")),
     completedAt: optionalNumber(fields.get("completed")),

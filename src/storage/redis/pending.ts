@@ -38,7 +38,7 @@ export async function pending(redis: GroupAccess, limit: number): Promise<Pendin
   const [entries, holders, queued] = await Promise.all([
     redis.send(["XRANGE", keys.stream, "-", "+", "COUNT", limit], true),
     redis.send(["XPENDING", keys.stream, keys.group, "-", "+", limit]),
-    redis.send(["ZRANGE", keys.queue, 0, limit - 1]),
+    redis.send(["ZRANGE", keys.queue, 0, limit - 1, "WITHSCORES"]),
   ]) as [RawEntry[], [string, string, number, number][], string[]];
   const held = new Map(holders.map(([id, consumer, idle]) => [id, { consumer, idle }]));
   const now = Date.now();
@@ -56,8 +56,11 @@ export async function pending(redis: GroupAccess, limit: number): Promise<Pendin
     });
   }
   await fillPayloads(redis, stream.map(({ message }) => message));
-  const queue = (await Promise.all(queued.map((key) => futureMessage(redis, key))))
-    .filter((m): m is TaskMessage => m !== undefined);
+  const future: Promise<TaskMessage | undefined>[] = [];
+  for (let i = 0; i + 1 < queued.length; i += 2) {
+    future.push(futureMessage(redis, queued[i], queued[i + 1]));
+  }
+  const queue = (await Promise.all(future)).filter((m): m is TaskMessage => m !== undefined);
   if (queue.length < limit) queue.push(...await flow.parkedMessages(redis, limit - queue.length));
   return { stream, queue };
 }
@@ -81,9 +84,14 @@ async function fillPayloads(redis: RedisAccess, messages: TaskMessage[]): Promis
 /**
  * The message of a future task, as `move_due` will write it: from its parked hash when there is
  * one (an untracked task, or a tracked one written by an earlier version), else from its runs
- * record. Undefined when neither holds a usable message (a key of another type included).
+ * record and its `score` in the queue (its due time, when the record leaves it out). Undefined
+ * when neither holds a usable message (a key of another type included).
  */
-async function futureMessage(redis: RedisAccess, key: string): Promise<TaskMessage | undefined> {
+async function futureMessage(
+  redis: RedisAccess,
+  key: string,
+  score: string,
+): Promise<TaskMessage | undefined> {
   const keys = redis.keys;
   // A key of another type (written by something else) leaves this task out of the listing.
   const [parked, record] = await Promise.all([
@@ -92,7 +100,7 @@ async function futureMessage(redis: RedisAccess, key: string): Promise<TaskMessa
   ]) as [unknown[], unknown[]];
   const message = Array.isArray(parked) && parked.length > 0
     ? parseMessage(parked)
-    : messageFromRun(key, record);
+    : messageFromRun(key, record, score);
   return typeof message === "string" ? undefined : message;
 }
 

@@ -10,17 +10,22 @@ import type { BackendWarn, FinishRequest, RunRecord } from "../backend.ts";
 import { WrongTypeKeyError } from "../../errors.ts";
 import type { RedisAccess } from "./access.ts";
 import { parseRun } from "./messages.ts";
+import { readRunScript } from "./scripts/read_run.ts";
 
 /** True for Redis's WRONGTYPE error. */
 export function isWrongType(error: unknown): boolean {
   return String((error as Error)?.message ?? "").includes("WRONGTYPE");
 }
 
-/** Reads a runs record; a runs key of another type is a `WrongTypeKeyError`. */
+/**
+ * Reads a runs record, a future task's due time included (`read_run`); a runs key of another
+ * type is a `WrongTypeKeyError`.
+ */
 export async function readRun(redis: RedisAccess, key: string): Promise<RunRecord | undefined> {
   const storeKey = redis.keys.runs(key);
   try {
-    return parseRun(key, await redis.send(["HGETALL", storeKey], true) as unknown[]);
+    const flat = await redis.run(readRunScript, [storeKey, redis.keys.queue], [key], true);
+    return parseRun(key, flat as unknown[]);
   } catch (error) {
     if (!isWrongType(error)) throw error;
     throw new WrongTypeKeyError(storeKey, "hash", `task ${key} cannot be read`);

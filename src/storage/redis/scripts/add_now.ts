@@ -45,8 +45,9 @@ local function add(i)
   -- No payload in the message: it is stored once, in the runs record (the claim returns it).
   local id = redis.call('XADD', stream, '*', 'k', key, 't', task, 'w', when, 'a', '1',
     'g', generation)
-  redis.call('HSET', runs, 'state', 'queued', 'key', key, 'task', task, 'data', data,
-    'when', when, 'attempt', '1', 'gen', generation, 'sid', id)
+  -- Neither the key (in the record's name) nor the attempt (a missing one is the first).
+  redis.call('HSET', runs, 'state', 'queued', 'task', task, 'data', data, 'when', when,
+    'gen', generation, 'sid', id)
   local channel = ARGV[base + 5]
   if not heard(listeners, channel) then return 'OK' end
   -- The bytes cjson.encode writes for this event, without building and encoding a table, when

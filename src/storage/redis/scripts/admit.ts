@@ -34,7 +34,8 @@ export const admitScript = defineScript(
 -- ARGV[1] consumer group   ARGV[2] worker   ARGV[3] now (ms)   ARGV[4] lease (ms)
 -- ARGV[5] execution ttl (ms; 0 keeps nothing)   ARGV[6] stream id   ARGV[7] task key
 -- ARGV[8] task name   ARGV[9] payload   ARGV[10] when   ARGV[11] attempt   ARGV[12] generation
--- ARGV[13] state channel; then 5 values per check: kind, name, and ('' when unused)
+-- ARGV[13] state channel   ARGV[14] next-due channel (a rescheduled task that becomes the
+--   earliest waiting is announced there); then 5 values per check: kind, name, and ('' when unused)
 --   concurrency: max   debounce: settle (ms)   cooldown: window (ms)
 --   rate-limit: limit, per (ms), drop (1/0)
 -- Returns {outcome, detail, names of concurrency limits to wake...}: outcome is admitted,
@@ -75,7 +76,7 @@ local fresh = (not readmit) and attempt == '1'
 -- 1. Check everything; write nothing that depends on the outcome.
 local checks = {}
 local drop_reason, resched_at, park = false, false, false
-local k, a = 7, 14
+local k, a = 7, 15
 while a <= #ARGV do
   local c = {kind = ARGV[a], name = ARGV[a + 1]}
   local p1, p2, p3 = ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
@@ -193,7 +194,11 @@ if resched_at then
     end
   end
   acknowledge()
+  local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
   redis.call('ZADD', queue, resched_at, key)
+  if head[2] == nil or resched_at < tonumber(head[2]) then
+    redis.call('PUBLISH', ARGV[14], resched_at)
+  end
   if tracked then
     -- The runs record is the future message (as the schedule script writes it): the next
     -- generation and the new time; no trace context, as a rescheduled message never had one.

@@ -27,8 +27,11 @@ local key, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local group, state_channel, cancel_channel = ARGV[4], ARGV[5], ARGV[6]
 local tombstone_ttl = tonumber(ARGV[7])
 
-local current = redis.call('HMGET', runs, 'state', 'sid')
+local current = redis.call('HMGET', runs, 'state', 'sid', 'when')
 local state, stream_id = current[1], current[2]
+-- A future task's record leaves its due time to the queue's score: the tombstone keeps it.
+local due = nil
+if state == 'scheduled' and not current[3] then due = redis.call('ZSCORE', queue, key) end
 if stream_id then
   redis.call('XACK', stream, group, stream_id)
   redis.call('XDEL', stream, stream_id)
@@ -38,11 +41,15 @@ redis.call('DEL', parked, progress)
 
 if not state then
   local life = ttl > 0 and ttl or tombstone_ttl
-  redis.call('HSET', runs, 'state', 'cancelled', 'key', key, 'completed', now)
+  redis.call('HSET', runs, 'state', 'cancelled', 'completed', now)
   redis.call('PEXPIRE', runs, life)
   if redis.call('PTTL', marker) < life then redis.call('SET', marker, now, 'PX', life) end
 elseif state == 'scheduled' or state == 'queued' or state == 'running' then
-  redis.call('HSET', runs, 'state', 'cancelled', 'completed', now)
+  if due then
+    redis.call('HSET', runs, 'state', 'cancelled', 'completed', now, 'when', due)
+  else
+    redis.call('HSET', runs, 'state', 'cancelled', 'completed', now)
+  end
   redis.call('HDEL', runs, 'sid')
   if ttl > 0 then
     redis.call('PEXPIRE', runs, ttl)

@@ -14,11 +14,12 @@ import { LISTENERS_LUA } from "./listeners.ts";
  * here, so a task replaced to a later time in between stays where it is.
  *
  * A tracked task's message is built from its runs record (state `scheduled`), which holds
- * everything the message carries: three commands per task (HMGET, XADD, HSET), plus a few per
+ * everything the message carries but its due time (the score, which the move writes into the
+ * record) and its key (the member): three commands per task (HMGET, XADD, HSET), plus a few per
  * batch, and a PUBLISH of its `queued` event when someone can hear it (`listeners.ts`: two PUBSUB
  * commands per batch tell). An untracked task, which has no runs record, keeps its message in a
- * parked hash (HMGET, HGETALL, XADD, DEL). A tracked task written by an earlier version also has a parked
- * hash: when one exists it is moved exactly as before, so its trace context is kept.
+ * parked hash (HMGET, HGETALL, XADD, DEL). A tracked task written by an earlier version also has a
+ * parked hash: when one exists it is moved exactly as before, so its trace context is kept.
  */
 export const moveDueScript = defineScript(
   "move_due",
@@ -74,7 +75,12 @@ local records, parked_keys, channels = {}, {}, {}
 for _, i in ipairs(due) do
   local r = redis.pcall('HMGET', KEYS[2 + 2 * i], 'state', 'task', 'when', 'attempt', 'gen', 'p')
   if type(r) == 'table' and not r.err and r[1] == 'scheduled' then
-    r.complete = r[2] and r[3] and r[4] and r[5]
+    -- No attempt field: the first (the record of a first attempt leaves it out). No when: the
+    -- due time is the score (written into the record below, once the task is queued).
+    r[4] = r[4] or '1'
+    r.scored = not r[3]
+    r[3] = r[3] or scores[i]
+    r.complete = r[2] and r[5]
     records[i] = r
     parked_keys[#parked_keys + 1] = KEYS[1 + 2 * i]
     channels[#channels + 1] = ARGV[2 + 2 * i]
@@ -122,7 +128,11 @@ for _, i in ipairs(due) do
   if id then
     moved = moved + 1
     if r ~= nil then
-      redis.call('HSET', runs, 'state', 'queued', 'sid', id)
+      if r.scored then
+        redis.call('HSET', runs, 'state', 'queued', 'sid', id, 'when', r[3])
+      else
+        redis.call('HSET', runs, 'state', 'queued', 'sid', id)
+      end
       if heard(listeners, channel) then
         redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = 'queued',
           when = tonumber(scores[i])}))

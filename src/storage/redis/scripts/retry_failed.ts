@@ -47,8 +47,9 @@ for i = 1, (#ARGV - 1) / 3 do
       -- No payload in the message: it is stored once, in the runs record (the claim returns it).
       local id = redis.call('XADD', stream, '*', 'k', key, 't', task, 'w', now, 'a', '1',
         'g', generation)
-      redis.call('HSET', runs, 'state', 'queued', 'key', key, 'task', task, 'data', data,
-        'when', now, 'attempt', '1', 'gen', generation, 'sid', id)
+      -- Neither the key (in the record's name) nor the attempt (a missing one is the first).
+      redis.call('HSET', runs, 'state', 'queued', 'task', task, 'data', data, 'when', now,
+        'gen', generation, 'sid', id)
       redis.call('PUBLISH', channel,
         cjson.encode({type = 'state', key = key, state = 'queued', when = tonumber(now)}))
       redis.call('DEL', entry)

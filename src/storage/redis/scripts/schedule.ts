@@ -32,12 +32,23 @@ export const scheduleScript = defineScript(
 -- ARGV[12] expected generation ('' none): write only if the record is live with exactly this
 --   generation (a perpetual successor, a retry), so a stale copy of a run never writes
 -- ARGV[13] trace context of the sender ('' none), written as field p of the message
+-- ARGV[14] next-due channel: a future task that becomes the earliest waiting is announced there
 -- Returns 'OK'; 'EXISTS' when mode add found the key live; 'STALE' when ARGV[12] did not hold.
 local runs, stream, queue, parked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, key, task, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local when, now, attempt = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local tracked = ARGV[8] == '1'
 local group, ack_id, channel, expected = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+
+-- Queues a future task, announcing it when it comes before every other (schedulers sleep until
+-- the earliest; those of other processes learn of an earlier one only from this).
+local function enqueue()
+  local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+  redis.call('ZADD', queue, when, key)
+  if ARGV[14] and ARGV[14] ~= '' and (head[2] == nil or when < tonumber(head[2])) then
+    redis.call('PUBLISH', ARGV[14], when)
+  end
+end
 
 if ack_id ~= '' then
   redis.call('XACK', stream, group, ack_id)
@@ -74,6 +85,23 @@ if trace then
   fields[#fields + 1] = 'p'
   fields[#fields + 1] = trace
 end
+-- The runs record's fields. The key is not one of them (it is in the record's name), nor the
+-- attempt when it is the first (every reader takes a missing attempt for 1), nor a future task's
+-- due time, which is its score in the queue (move_due writes it into the record when it moves the
+-- task, cancel when it cancels it). Records written by an earlier version hold all three, and
+-- read the same.
+local function run_record(state)
+  local record = {'state', state, 'task', task, 'data', data, 'gen', generation}
+  if state == 'queued' then
+    record[#record + 1] = 'when'
+    record[#record + 1] = ARGV[5]
+  end
+  if attempt ~= '1' then
+    record[#record + 1] = 'attempt'
+    record[#record + 1] = attempt
+  end
+  return record
+end
 local state = 'scheduled'
 if when <= now then
   state = 'queued'
@@ -84,23 +112,25 @@ if when <= now then
   end
   local id = redis.call('XADD', stream, '*', unpack(fields))
   if tracked then
-    redis.call('HSET', runs, 'state', state, 'key', key, 'task', task, 'data', data,
-      'when', ARGV[5], 'attempt', attempt, 'gen', generation, 'sid', id)
+    local record = run_record(state)
+    record[#record + 1] = 'sid'
+    record[#record + 1] = id
+    redis.call('HSET', runs, unpack(record))
   end
 elseif tracked then
-  -- The runs record holds every field of the message (p too, when there is one): move_due builds
-  -- the message from it, so a tracked future task has no parked hash and its payload is stored once.
-  local record = {'state', state, 'key', key, 'task', task, 'data', data, 'when', ARGV[5],
-    'attempt', attempt, 'gen', generation}
+  -- The runs record holds every field of the message (p too, when there is one) but the key and
+  -- due time, which are the task's member and score in the queue: move_due builds the message
+  -- from the two, so a tracked future task has no parked hash and its payload is stored once.
+  local record = run_record(state)
   if trace then
     record[#record + 1] = 'p'
     record[#record + 1] = trace
   end
   redis.call('HSET', runs, unpack(record))
-  redis.call('ZADD', queue, when, key)
+  enqueue()
 else
   redis.call('HSET', parked, unpack(fields))
-  redis.call('ZADD', queue, when, key)
+  enqueue()
 end
 if tracked then
   redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = state, when = when}))
