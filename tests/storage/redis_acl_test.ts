@@ -1,7 +1,7 @@
 /**
  * Least-privilege ACL users: one restricted as the README says (its docket's keys and channels,
  * the docket's command list) runs the core flows; one missing a command gets an error that names
- * it and the ACL line that fixes it.
+ * it and the ACL line that fixes it; one without PUBSUB still gets every event.
  */
 
 import assert from "node:assert/strict";
@@ -191,5 +191,39 @@ Deno.test("a user missing one command gets an error naming it and the ACL line",
       (e: unknown) =>
         e instanceof PermissionError && e.message.includes(`refused the key {${name}}:strikes`),
     );
+  });
+});
+
+Deno.test("a user without PUBSUB still gets every event of a batch", async () => {
+  await withAclServer(async (admin, port) => {
+    const name = uniqueName("acl");
+    const rules = `${aclRules(name)} -pubsub|numpat -pubsub|numsub`;
+    const user = await createUser(admin, "no-pubsub", rules);
+    await using docket = await Docket.connect({
+      url: `redis://${user}:${PASSWORD}@127.0.0.1:${port}/0`,
+      name,
+      logger: new LogCapture().logger,
+    });
+    const later = task({ name: "later", run: () => {} });
+    docket.register(later);
+    const executions = await docket.addMany(later, { when: Date.now() + 3_600_000 })([{}, {}, {}]);
+    const events: string[] = [];
+    const marker = docket.keys.stateChannel("marker");
+    const markerArrived = Promise.withResolvers<void>();
+    const unsubscribe = await docket.backend.subscribe(
+      docket.keys.stateChannel(executions[1].key),
+      (message) => events.push(JSON.parse(message).state),
+    );
+    const unsubscribeMarker = await docket.backend.subscribe(marker, () => markerArrived.resolve());
+    // The move asks who listens, is refused, and publishes every queued event as it did before.
+    assert.equal(await docket.backend.moveDue(Date.now() + 7_200_000, 1_000), 3);
+    // Published after the move on the same server: it arrives after the move's events.
+    await (await docket.redis()).sendCommand(["PUBLISH", marker, "end"]);
+    await markerArrived.promise;
+    assert.deepEqual(events, ["queued"]);
+    // Redis did refuse it.
+    assert.match(JSON.stringify(await admin.sendCommand(["ACL", "LOG"])), /pubsub\|numpat/);
+    await unsubscribe();
+    await unsubscribeMarker();
   });
 });

@@ -17,6 +17,7 @@ import {
   task,
   Worker,
 } from "../../mod.ts";
+import { createClient } from "redis";
 import { FAST, freePort, LogCapture, uniqueName, waitUntil } from "../_harness.ts";
 
 async function redisCli(args: string[]): Promise<string> {
@@ -172,6 +173,52 @@ Deno.test("redis+cluster://: a docket works on a Redis Cluster", async () => {
     assert.equal((await docket.add(echo)({ v: "refused" })).disposition, "struck");
     await new Worker(docket, FAST).runUntilFinished();
     await assert.rejects(queued.getResult({ timeout: 5_000 }), ExecutionCancelledError);
+  } finally {
+    globalThis.removeEventListener("unload", unload);
+    cluster.dispose();
+  }
+});
+
+Deno.test("redis+cluster://: a batch's events reach a subscriber on another node", async () => {
+  const cluster = await startCluster();
+  const unload = () => cluster.dispose();
+  globalThis.addEventListener("unload", unload);
+  try {
+    const [first] = cluster.ports;
+    const name = await nameOnAnotherNode(first);
+    const url = `redis+cluster://127.0.0.1:${first}`;
+    await using docket = await Docket.connect({ name, url, logger: new LogCapture().logger });
+    docket.register(echo);
+    const executions = await docket.addMany(echo, { when: Date.now() + 3_600_000 })(
+      Array.from({ length: 5 }, (_, i) => ({ i })),
+    );
+    // A plain client of a node that does not hold the docket's slot: the node that runs the
+    // scripts counts no subscriber, yet a PUBLISH there reaches this one.
+    const subscriber = createClient({ url: `redis://127.0.0.1:${first}` });
+    await subscriber.connect();
+    try {
+      const states = new Map<string, string[]>();
+      const marker = docket.keys.stateChannel("marker");
+      const markerArrived = Promise.withResolvers<void>();
+      await subscriber.subscribe(marker, () => markerArrived.resolve());
+      for (const { key } of executions) {
+        await subscriber.subscribe(docket.keys.stateChannel(key), (message) => {
+          const event = JSON.parse(message);
+          states.set(event.key, [...states.get(event.key) ?? [], event.state]);
+        });
+      }
+      // One move_due call for the batch, then a worker claims and finishes it.
+      assert.equal(await docket.backend.moveDue(Date.now() + 7_200_000, 1_000), 5);
+      await new Worker(docket, FAST).runUntilFinished();
+      // Published last by the node that ran the scripts: it arrives after all of theirs.
+      await (await docket.redis()).sendCommand(["PUBLISH", marker, "end"]);
+      await markerArrived.promise;
+      for (const { key } of executions) {
+        assert.deepEqual(states.get(key), ["queued", "running", "completed"], key);
+      }
+    } finally {
+      subscriber.destroy();
+    }
   } finally {
     globalThis.removeEventListener("unload", unload);
     cluster.dispose();

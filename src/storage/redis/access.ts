@@ -24,6 +24,12 @@ export function toArgument(arg: Arg): string | Buffer {
 export interface RedisAccess {
   /** The docket's key layout. */
   readonly keys: DocketKeys;
+  /**
+   * Whether subscribers may be connected to nodes other than the one that runs the scripts
+   * (Redis Cluster, where a PUBLISH reaches every node): a script cannot count who hears an
+   * event there, so it publishes every one (see `scripts/listeners.ts`).
+   */
+  readonly subscribersElsewhere: boolean;
   /** Sends one command; with `binary`, blob strings come back as bytes. */
   send(args: Arg[], binary?: boolean): Promise<unknown>;
   /** Runs a Lua script by SHA. */

@@ -54,7 +54,7 @@ export class AddNowBatcher {
     if (!batch || batch.length === 0) return;
     const keys = this.#redis.keys;
     const scriptKeys = [keys.stream];
-    const args: Arg[] = [];
+    const args: Arg[] = [this.#redis.subscribersElsewhere ? "1" : "0"];
     for (const { request, when } of batch) {
       scriptKeys.push(keys.runs(request.key));
       args.push(request.key, request.task, request.data, when, keys.stateChannel(request.key));

@@ -83,6 +83,7 @@ const TOMBSTONE_TTL_MS = 3_600_000;
 export class RedisBackend implements Backend {
   readonly kind = "redis" as const;
   readonly keys: DocketKeys;
+  readonly subscribersElsewhere: boolean;
   #client: RedisConnection;
   /** Whether the docket opened `#client` (a client the caller brought is not closed). */
   #owned: boolean;
@@ -105,6 +106,7 @@ export class RedisBackend implements Backend {
     user?: string,
   ) {
     this.#client = opened.connection;
+    this.subscribersElsewhere = opened.connection instanceof ClusterConnection;
     this.#owned = opened.owned;
     this.#redact = opened.redact;
     this.keys = keys;
@@ -276,7 +278,7 @@ export class RedisBackend implements Backend {
 
   async finish(requests: FinishRequest[], now: number, ttlMs: number): Promise<void> {
     if (requests.length === 0) return;
-    const call = finishCall(this.keys, requests, now, ttlMs);
+    const call = finishCall(this.keys, requests, now, ttlMs, this.subscribersElsewhere);
     const reply = await this.run(finishScript, call.keys, call.args);
     // A bare count when every run was recorded; else the count and the runs that were not.
     if (Array.isArray(reply)) wrongType.reportUnrecorded(this, reply, requests, this.#warn);
@@ -289,7 +291,7 @@ export class RedisBackend implements Backend {
     ) as string[];
     if (due.length === 0) return 0;
     const scriptKeys = [keys.queue, keys.stream];
-    const args: Arg[] = [now];
+    const args: Arg[] = [now, this.subscribersElsewhere ? "1" : "0"];
     for (const key of due) {
       scriptKeys.push(keys.parked(key), keys.runs(key));
       args.push(key, keys.stateChannel(key));

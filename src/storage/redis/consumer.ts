@@ -236,7 +236,7 @@ export class RedisConsumer implements Consumer {
     const keys = this.#backend.keys;
     const args: Arg[] = [keys.group, this.#name, options.now, count, keys.prefix];
     const gated = options.gated;
-    args.push(gated ? "0" : "1");
+    args.push(gated ? "0" : "1", this.#backend.subscribersElsewhere ? "1" : "0");
     if (gated) { for (const task of this.#taskNames) args.push(task, gated(task) ? "1" : "0"); }
     const call = this.#backend.run(readClaimScript, [keys.stream, keys.tombstones], args, true);
     // Tracked without promises of its own (this runs once per claim): close() waits for every
@@ -370,7 +370,13 @@ export class RedisConsumer implements Consumer {
     } else if (runnable.length > 0) this.#lastTracked = false;
     if (candidates.length === 0) return runnable;
     const scriptKeys = [keys.stream];
-    const args: Arg[] = [keys.group, this.#name, options.now, options.maxRedeliveries ?? -1];
+    const args: Arg[] = [
+      keys.group,
+      this.#name,
+      options.now,
+      options.maxRedeliveries ?? -1,
+      this.#backend.subscribersElsewhere ? "1" : "0",
+    ];
     for (const [i, { id, message }] of candidates.entries()) {
       scriptKeys.push(keys.runs(message.key));
       // The script needs the key and state channel only for tracked runs (their running event).

@@ -12,11 +12,12 @@ import type { Arg } from "./access.ts";
 import { statsArgs, statsKey } from "./events.ts";
 
 /**
- * Lays out a batch of ends as the finish script reads them.
+ * Lays out a batch of ends as the finish script reads them (`subscribersElsewhere`: see
+ * `RedisAccess`).
  *
  * @example
  * ```ts ignore
- * const { keys, args } = finishCall(docketKeys, requests, Date.now(), 900_000);
+ * const { keys, args } = finishCall(docketKeys, requests, Date.now(), 900_000, false);
  * await backend.run(finishScript, keys, args);
  * ```
  */
@@ -25,9 +26,18 @@ export function finishCall(
   requests: FinishRequest[],
   now: number,
   ttlMs: number,
+  subscribersElsewhere: boolean,
 ): { keys: string[]; args: Arg[] } {
   const scriptKeys = [keys.stream, keys.failed];
-  const args: Arg[] = [keys.group, now, ttlMs, 0, 0, ...statsArgs(requests)];
+  const args: Arg[] = [
+    keys.group,
+    now,
+    ttlMs,
+    0,
+    0,
+    ...statsArgs(requests),
+    subscribersElsewhere ? "1" : "0",
+  ];
   const untracked: string[] = [];
   const letters: FinishRequest[] = [];
   for (const request of requests) {

@@ -73,6 +73,9 @@ export const DOCKET_COMMANDS: readonly string[] = [
   // pub/sub of every event, for the dashboard
   "psubscribe",
   "punsubscribe",
+  // pub/sub: who listens, so scripts skip the events of a batch nobody hears
+  "pubsub|numpat",
+  "pubsub|numsub",
   // connection
   "ping",
   "select",

@@ -5,6 +5,7 @@
  */
 
 import { defineScript } from "../script.ts";
+import { LISTENERS_LUA } from "./listeners.ts";
 
 /**
  * Defines `judge(runs, key, generation, gated, channel, deliveries, previous, worker, now, cap,
@@ -21,9 +22,10 @@ import { defineScript } from "../script.ts";
  *   abandoned, holders}` abandoned past the cap, `{'E', error}` runs key unusable. With
  *   `want_data` (the message carries no payload: it is in the runs record only), `'1'` and `'A'`
  *   of a tracked message also carry the record's `data` as their last element.
- * - A claimed message is marked running (with its running event) unless `gated`.
+ * - A claimed message is marked running unless `gated`, with its running event on `channel`
+ *   (false when nobody can hear it: see `listeners.ts`, whose functions are defined here too).
  */
-export const CLAIM_LUA = `
+export const CLAIM_LUA = `${LISTENERS_LUA}
 local function holders_with(previous, before)
   local list = {}
   if before and before ~= '' then
@@ -66,8 +68,10 @@ local function judge(runs, key, generation, gated, channel, deliveries, previous
     if not gated then
       redis.call('HSET', runs, 'state', 'running', 'worker', worker, 'started', now_text)
       redis.call('HDEL', runs, 'sid')
-      redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key,
-        state = 'running', worker = worker, startedAt = now, when = tonumber(current[3])}))
+      if channel then
+        redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key,
+          state = 'running', worker = worker, startedAt = now, when = tonumber(current[3])}))
+      end
     end
   end
   if want_data then verdict[#verdict + 1] = current[5] or '' end
@@ -86,6 +90,7 @@ end
  * often than the cap allows comes back `abandoned` (`A`) and is not marked running; the workers
  * that held it are kept in the record's `holders` field (newline-separated, the last ten). Both
  * stay pending: the worker records them failed through the finish script, which acknowledges.
+ * Running events are published only where someone can hear them (see `listeners.ts`).
  */
 export const claimScript = defineScript(
   "claim",
@@ -93,6 +98,7 @@ export const claimScript = defineScript(
 -- KEYS[1] stream of due work; KEYS[1 + i] runs hash of the i-th message
 -- ARGV[1] consumer group    ARGV[2] worker name    ARGV[3] now (epoch ms)
 -- ARGV[4] most redeliveries a message may have and still run (-1: no cap)
+-- ARGV[5] 1 when subscribers may be on other nodes (Redis Cluster): publish every event
 -- then 8 values per message: stream id, task key, generation, gated (1/0), state channel,
 --   times delivered counting this one (0 unknown), the consumer that held it before ('' none),
 --   whether the message lacks its payload (1/0: then '1' and 'A' also return the record's data)
@@ -104,12 +110,22 @@ local stream = KEYS[1]
 local group, worker, now, cap = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local verdicts, dropped = {}, {}
 local PER = 8
-local count = (#ARGV - 4) / PER
+local count = (#ARGV - 5) / PER
+-- The channels of the tracked messages that may be marked running here (not gated).
+local channels = {}
 for i = 1, count do
-  local base = 4 + (i - 1) * PER
+  local base = 5 + (i - 1) * PER
+  if ARGV[base + 3] ~= '0' and ARGV[base + 4] ~= '1' then
+    channels[#channels + 1] = ARGV[base + 5]
+  end
+end
+local listeners = audience(channels, ARGV[5] == '1')
+for i = 1, count do
+  local base = 5 + (i - 1) * PER
+  local channel = ARGV[base + 5]
   local verdict = judge(KEYS[1 + i], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4] == '1',
-    ARGV[base + 5], tonumber(ARGV[base + 6]), ARGV[base + 7], worker, now, cap,
-    ARGV[base + 8] == '1', true, ARGV[3])
+    heard(listeners, channel) and channel, tonumber(ARGV[base + 6]), ARGV[base + 7], worker, now,
+    cap, ARGV[base + 8] == '1', true, ARGV[3])
   verdicts[i] = verdict
   if verdict[1] == '0' then dropped[#dropped + 1] = ARGV[base + 1] end
 end

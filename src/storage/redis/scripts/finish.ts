@@ -6,12 +6,14 @@
 
 import { defineScript } from "../script.ts";
 import { DEAD_LETTER_LUA } from "./dead_letter.ts";
+import { LISTENERS_LUA } from "./listeners.ts";
 
 /**
  * Records how a batch of runs ended, then acknowledges and deletes their messages with one XACK
  * and one XDEL. A run whose record has moved on to a newer generation (replaced, perpetuated) is
  * superseded: its record is left alone, but its terminal event is still published so nobody
- * waiting on it hangs. Untracked runs (generation 0, fire-and-forget) have no record and no
+ * waiting on it hangs. Terminal events are published only where someone can hear them (see
+ * `listeners.ts`). Untracked runs (generation 0, fire-and-forget) have no record and no
  * listeners: they are passed as bare stream ids, after the tracked ones.
  *
  * Runs that failed for good may come with a dead-letter entry, written here (see
@@ -38,6 +40,7 @@ export const finishScript = defineScript(
 -- ARGV[4] how many tracked runs follow    ARGV[5] how many dead-letter entries follow
 -- ARGV[6] stats ttl (ms)    ARGV[7], ARGV[8], ARGV[9] how many runs of the batch completed,
 --   failed, were cancelled
+-- ARGV[10] 1 when subscribers may be on other nodes (Redis Cluster): publish every event
 -- then 8 values per tracked run: stream id, task key, generation, state
 --   (completed|failed|cancelled), error text ('' none), error record ('' none), result ('' none),
 --   state channel
@@ -47,6 +50,7 @@ export const finishScript = defineScript(
 -- Returns the acknowledged count, or {acknowledged count, then per run that could not be
 -- recorded: task key, error} when there are such runs.
 ${DEAD_LETTER_LUA}
+${LISTENERS_LUA}
 local stream, failed_index, stats = KEYS[1], KEYS[2], KEYS[#KEYS]
 local unrecorded = {}
 local group, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -55,16 +59,23 @@ local group, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now_text, ttl_text = ARGV[2], ARGV[3]
 local ids = {}
 local count, letters = tonumber(ARGV[4]), tonumber(ARGV[5])
-local letters_at = 9 + count * 8
+local letters_at = 10 + count * 8
 local durations = {}
 for i = letters_at + letters * 11 + 1, #ARGV do
   if ARGV[i] ~= '' then ids[#ids + 1] = ARGV[i] end
 end
+-- Every tracked run publishes its terminal event, where someone can hear it.
+local channels = {}
+for i = 1, count do
+  local base = 10 + (i - 1) * 8
+  if ARGV[base + 3] ~= '0' then channels[#channels + 1] = ARGV[base + 8] end
+end
+local listeners = audience(channels, ARGV[10] == '1')
 -- "key generation" of each run that was still its key's current one (only the dead-letter
 -- entries below ask)
 local current_runs = {}
 for i = 1, count do
-  local base = 9 + (i - 1) * 8
+  local base = 10 + (i - 1) * 8
   local id, key, generation, state = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   local error_text, failure, result = ARGV[base + 5], ARGV[base + 6], ARGV[base + 7]
   local channel = ARGV[base + 8]
@@ -109,9 +120,11 @@ for i = 1, count do
         redis.call('DEL', progress)
       end
     end
-    local event = {type = 'state', key = key, state = state, completedAt = now}
-    if error_text ~= '' then event.error = error_text end
-    redis.call('PUBLISH', channel, cjson.encode(event))
+    if heard(listeners, channel) then
+      local event = {type = 'state', key = key, state = state, completedAt = now}
+      if error_text ~= '' then event.error = error_text end
+      redis.call('PUBLISH', channel, cjson.encode(event))
+    end
   end
   if id ~= '' then ids[#ids + 1] = id end
 end

@@ -5,6 +5,7 @@
  */
 
 import { defineScript } from "../script.ts";
+import { LISTENERS_LUA } from "./listeners.ts";
 
 /**
  * Moves due future tasks to the stream. The caller reads a bounded batch of due keys first
@@ -14,21 +15,25 @@ import { defineScript } from "../script.ts";
  *
  * A tracked task's message is built from its runs record (state `scheduled`), which holds
  * everything the message carries but its due time (the score, which the move writes into the
- * record) and its key (the member): four commands per task (HMGET, XADD, HSET, PUBLISH), plus a
- * few per batch. An untracked task, which has no runs record, keeps its message in a parked hash
- * (HMGET, HGETALL, XADD, DEL). A tracked task written by an earlier version also has a parked
- * hash: when one exists it is moved exactly as before, so its trace context is kept.
+ * record) and its key (the member): three commands per task (HMGET, XADD, HSET), plus a few per
+ * batch, and a PUBLISH of its `queued` event when someone can hear it (`listeners.ts`: two PUBSUB
+ * commands per batch tell). An untracked task, which has no runs record, keeps its message in a
+ * parked hash (HMGET, HGETALL, XADD, DEL). A tracked task written by an earlier version also has a
+ * parked hash: when one exists it is moved exactly as before, so its trace context is kept.
  */
 export const moveDueScript = defineScript(
   "move_due",
   `
 -- KEYS[1] queue of future work   KEYS[2] stream of due work
 -- KEYS[1 + 2i] parked hash and KEYS[2 + 2i] runs hash of the i-th key
--- ARGV[1] now (epoch ms); then 2 values per key: task key, state channel
+-- ARGV[1] now (epoch ms)
+-- ARGV[2] 1 when subscribers may be on other nodes (Redis Cluster): publish every event
+-- then 2 values per key: task key, state channel
 -- Returns how many tasks were moved.
+${LISTENERS_LUA}
 local queue, stream = KEYS[1], KEYS[2]
-local now = tonumber(ARGV[1])
-local count = (#ARGV - 1) / 2
+local now, everywhere = tonumber(ARGV[1]), ARGV[2] == '1'
+local count = (#ARGV - 2) / 2
 
 -- Commands taking many keys get them a chunk at a time (unpack() is bounded by the Lua stack):
 -- the replies of the chunks, concatenated.
@@ -50,7 +55,7 @@ end
 
 -- One ZMSCORE checks every score again, one ZREM takes the due ones out of the queue.
 local members = {}
-for i = 1, count do members[i] = ARGV[2 * i] end
+for i = 1, count do members[i] = ARGV[1 + 2 * i] end
 if count == 0 then return 0 end
 local scores = chunked('ZMSCORE', queue, members)
 local due, due_keys = {}, {}
@@ -66,7 +71,7 @@ chunked('ZREM', queue, due_keys)
 -- A runs record in state scheduled is a tracked task's, and holds its message (every field but
 -- k, which is the member). Its payload is not copied: the claim reads it from the record. Keys
 -- of another type (written by something else) are skipped, never the batch.
-local records, parked_keys = {}, {}
+local records, parked_keys, channels = {}, {}, {}
 for _, i in ipairs(due) do
   local r = redis.pcall('HMGET', KEYS[2 + 2 * i], 'state', 'task', 'when', 'attempt', 'gen', 'p')
   if type(r) == 'table' and not r.err and r[1] == 'scheduled' then
@@ -78,8 +83,11 @@ for _, i in ipairs(due) do
     r.complete = r[2] and r[5]
     records[i] = r
     parked_keys[#parked_keys + 1] = KEYS[1 + 2 * i]
+    channels[#channels + 1] = ARGV[2 + 2 * i]
   end
 end
+-- Only tracked tasks publish their queued event, and only where someone can hear it.
+local listeners = audience(channels, everywhere)
 -- Parked hashes of tracked tasks exist only in dockets written by an earlier version: one EXISTS
 -- tells whether this batch has any, and only then is each of them looked for.
 local look_for_parked = false
@@ -102,7 +110,7 @@ local function move_parked(parked)
 end
 
 for _, i in ipairs(due) do
-  local key, channel = ARGV[2 * i], ARGV[2 * i + 1]
+  local key, channel = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
   local parked, runs = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
   local r = records[i]
   local id = nil
@@ -125,8 +133,10 @@ for _, i in ipairs(due) do
       else
         redis.call('HSET', runs, 'state', 'queued', 'sid', id)
       end
-      redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = 'queued',
-        when = tonumber(scores[i])}))
+      if heard(listeners, channel) then
+        redis.call('PUBLISH', channel, cjson.encode({type = 'state', key = key, state = 'queued',
+          when = tonumber(scores[i])}))
+      end
     end
   end
 end
