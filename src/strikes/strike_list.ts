@@ -3,6 +3,10 @@
  * loaded fully when a docket connects, then followed with a blocking read, so a strike issued
  * anywhere takes effect everywhere within a moment, with no restart.
  *
+ * Instructions apply in stream order, each once: an entry at or before the last one applied (the
+ * follower's read returning what `send()` already caught up on) is skipped, so an older
+ * instruction never undoes a newer one.
+ *
  * The stream does not grow for ever: once it holds {@linkcode COMPACT_AFTER} entries, a docket
  * that has applied all of them replaces them, in one atomic step, with one snapshot entry (every
  * strike in effect). A snapshot replaces a reader's whole set, so a reader anywhere in the
@@ -125,6 +129,7 @@ export class StrikeList {
 
   #applyAll(batch: { id: string; instruction: Uint8Array }[]): void {
     for (const { id, instruction } of batch) {
+      if (compareIds(id, this.#lastId) <= 0) continue; // applied already, by another read
       this.#lastId = id;
       this.#entries++;
       let decoded: StrikeInstruction | StrikeSnapshot;
@@ -206,12 +211,29 @@ export class StrikeList {
   }
 
   /**
-   * Sends an instruction to every docket, and applies it here at once (the others apply it when
-   * their blocking read returns, within a moment).
+   * Sends an instruction to every docket, and applies it here before resolving (the others apply
+   * it when their blocking read returns, within a moment). It is applied by reading the stream up
+   * to it, so the entries before it (this list's own earlier ones, which the background read may
+   * not have returned yet, and other dockets') apply first and never land after it.
    */
   async send(instruction: StrikeInstruction): Promise<void> {
-    await this.#backend.appendStrike(encodeValue(instruction, "strike"));
-    this.#apply(instruction);
+    const id = await this.#backend.appendStrike(encodeValue(instruction, "strike"));
+    if (!await this.#catchUp(id)) this.#apply(instruction);
+  }
+
+  /** Reads and applies the stream up to `id`; false if it could not get there. */
+  async #catchUp(id: string): Promise<boolean> {
+    try {
+      while (compareIds(this.#lastId, id) < 0) {
+        const batch = await this.#backend.readStrikes(this.#lastId, 0);
+        if (batch.length === 0) return false; // trimmed away (the stream was cleared)
+        this.#applyAll(batch);
+      }
+      return true;
+    } catch (error) {
+      this.#logger.warn({ err: error }, "reading strikes failed; applying the instruction sent");
+      return false;
+    }
   }
 
   /**
@@ -240,4 +262,11 @@ export class StrikeList {
     }
     await this.#following?.catch(() => undefined);
   }
+}
+
+/** Orders two stream ids (`<ms>-<seq>`, as both backends assign them) by time, then sequence. */
+function compareIds(a: string, b: string): number {
+  const [msA, seqA = 0] = a.split("-").map(Number);
+  const [msB, seqB = 0] = b.split("-").map(Number);
+  return msA - msB || seqA - seqB;
 }

@@ -49,20 +49,21 @@ eachBackend("a task past its timeout is aborted and fails with TimeoutError", as
 eachBackend("a timed-out task that ignores its signal frees its slot", async (kind) => {
   await using docket = await connectDocket(kind);
   const stuck = signal(); // never settles by itself: the body ignores its signal
-  let stuckStarted = 0;
-  const nextStarted = signal<number>();
+  let cutOff = false;
+  const nextStarted = signal<boolean>();
   const ignorant = task({
     name: "ignorant",
     timeout: 200,
-    async run() {
-      stuckStarted = Date.now();
+    async run(_payload: Record<string, never>, ctx) {
+      // Only noted, for the order check below: the body goes on waiting regardless.
+      ctx.signal.addEventListener("abort", () => (cutOff = true));
       await stuck.promise;
     },
   });
   const next = task({
     name: "next_in_line",
     run() {
-      nextStarted.resolve(Date.now());
+      nextStarted.resolve(cutOff);
     },
   });
   docket.register(ignorant);
@@ -73,10 +74,8 @@ eachBackend("a timed-out task that ignores its signal frees its slot", async (ki
   const running = worker.runUntilFinished();
   try {
     // The first body would only end when `stuck` is resolved, after this wait.
-    const at = await within(nextStarted.promise, 5_000, "the second task to start");
-    const gap = at - stuckStarted;
-    assert.ok(gap >= 200, `the second task started only ${gap} ms after the first`);
-    assert.ok(gap < 2_000, `the slot was held for ${gap} ms`);
+    const afterCutOff = await within(nextStarted.promise, 5_000, "the second task to start");
+    assert.equal(afterCutOff, true, "the second task started once the first was cut off");
     assert.equal(await settled(first), ExecutionState.FAILED);
   } finally {
     stuck.resolve();

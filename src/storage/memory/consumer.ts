@@ -46,7 +46,10 @@ export class MemoryConsumer implements Consumer {
    */
   async #claim(options: ClaimOptions): Promise<Delivery[]> {
     // A closed consumer takes nothing: no message may land with a holder that will not run it.
-    if (this.#closing.signal.aborted) return [];
+    // It fails, as a claim on a closed Redis connection does: answering "no work" at once would
+    // have a worker still running on a closed docket claim again and again without ever
+    // yielding to timers or I/O (its failure path waits `reconnectionDelay` between tries).
+    if (this.#closing.signal.aborted) throw new Error("the memory consumer is closed");
     const stream = this.#docket.stream;
     let blockMs = options.blockMs;
     if (options.reclaimIdleMs !== undefined) {
