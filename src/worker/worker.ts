@@ -331,7 +331,9 @@ export class Worker implements AsyncDisposable {
       }
     } finally {
       this.#intake = undefined;
-      await consumer.interrupt().catch(() => {}); // a read waiting for work ends now
+      // A read waiting for work ends now; with the store down, the unblock waits no longer than
+      // the reads themselves may.
+      await bounded(consumer.interrupt().catch(() => {}), STOP_CALL_DEADLINE_MS);
       // (*) A read queued while the store is down waits for it; a stop gives up after a deadline.
       if (!await bounded(intake.settled(), STOP_CALL_DEADLINE_MS)) intake.abandoned = true;
     }
