@@ -22,6 +22,7 @@ import { LISTENERS_LUA } from "./listeners.ts";
  *   abandoned, holders}` abandoned past the cap, `{'E', error}` runs key unusable. With
  *   `want_data` (the message carries no payload: it is in the runs record only), `'1'` and `'A'`
  *   of a tracked message also carry the record's `data` as their last element.
+ * - Also defines `drop(stream, group, ids)`: acknowledges and deletes the messages judged `'0'`.
  * - A claimed message is marked running unless `gated`, with its running event on `channel`
  *   (false when nobody can hear it: see `listeners.ts`, whose functions are defined here too).
  */
@@ -77,6 +78,13 @@ local function judge(runs, key, generation, gated, channel, deliveries, previous
   if want_data then verdict[#verdict + 1] = current[5] or '' end
   return verdict
 end
+-- Acknowledges and deletes the messages judged '0' (stream ids): nothing will run them.
+local function drop(stream, group, dropped)
+  if #dropped > 0 then
+    redis.call('XACK', stream, group, unpack(dropped))
+    redis.call('XDEL', stream, unpack(dropped))
+  end
+end
 `;
 
 /**
@@ -129,10 +137,7 @@ for i = 1, count do
   verdicts[i] = verdict
   if verdict[1] == '0' then dropped[#dropped + 1] = ARGV[base + 1] end
 end
-if #dropped > 0 then
-  redis.call('XACK', stream, group, unpack(dropped))
-  redis.call('XDEL', stream, unpack(dropped))
-end
+drop(stream, group, dropped)
 return verdicts
 `,
 );

@@ -100,10 +100,7 @@ for i, entry in ipairs(entries) do
   for j = 1, #verdict do reply[at + j] = verdict[j] end
   at = at + #verdict
 end
-if #dropped > 0 then
-  redis.call('XACK', stream, group, unpack(dropped))
-  redis.call('XDEL', stream, unpack(dropped))
-end
+drop(stream, group, dropped)
 return reply
 `,
 );
