@@ -319,13 +319,15 @@ export class Worker implements AsyncDisposable {
           continue;
         }
         if (intake.emptied && intake.inFlight === 0) {
-          intake.emptied = false;
           if (mode === "until-finished") {
             // Runs that end in this turn of the event loop (the last batch, often) free their
             // slots first, rather than leaving the worker to wait out a blocking read.
             if (this.#active.size > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+            // `emptied` holds the intake back while the check is out: a slot freed meanwhile
+            // would send a blocking read that the end of the run then has to wait out.
             if (this.#active.size === 0 && await this.#finished()) break;
           }
+          intake.emptied = false;
         }
         if (intake.pump()) await this.#slotFreed.sleep(this.minimumCheckInterval);
       }

@@ -33,3 +33,35 @@ for (const kind of BACKENDS) {
     assert.ok(took < 1_500, `runUntilFinished took ${took} ms (the heartbeat takes 300 ms)`);
   });
 }
+
+for (const kind of BACKENDS) {
+  Deno.test(`runUntilFinished sends no waiting read once the work is done [${kind}]`, async () => {
+    // A waiting read sent while the end check is out would hold the end of the run for as long as
+    // it blocks (here 20 s, cut to the stop's 3 s deadline), after the last task has run.
+    await using docket = await connectDocket(kind);
+    docket.register(noop);
+    await docket.addMany(noop)([{}, {}, {}, {}, {}]);
+    const backend = docket.backend as unknown as {
+      consumer: (...a: unknown[]) => Promise<{ claim: (o: { blockMs?: number }) => unknown }>;
+    };
+    const open = backend.consumer.bind(backend);
+    const blocks: number[] = [];
+    backend.consumer = async (...args) => {
+      const consumer = await open(...args);
+      const claim = consumer.claim.bind(consumer);
+      consumer.claim = (options) => {
+        blocks.push(options.blockMs ?? 0);
+        return claim(options);
+      };
+      return consumer;
+    };
+    const worker = new Worker(docket, {
+      concurrency: 1,
+      minimumCheckInterval: 20_000,
+      scheduleAutomaticTasks: false,
+    });
+    await worker.runUntilFinished();
+    assert.equal(blocks.length, 6, "five claims that each found a task, one that found none");
+    assert.deepEqual(blocks.filter((ms) => ms > 0), [], "no claim waited for work");
+  });
+}
