@@ -320,12 +320,6 @@ export interface Consumer {
   interruptible(): Promise<boolean>;
   /** Ends a blocking claim under way (it returns nothing); does nothing when none is. */
   interrupt(): Promise<void>;
-  /**
-   * The most messages a non-blocking claim takes in one round trip, if the consumer has such a
-   * limit (larger claims take more). The worker sends one claim rather than two at once when
-   * one can carry them all in a single trip: two sent together come back together.
-   */
-  readonly oneTripClaimLimit?: number;
   /** Renews the lease on messages this worker is still running. */
   renew(ids: string[]): Promise<void>;
   /** Releases the consumer's connection. */

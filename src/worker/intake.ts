@@ -2,18 +2,24 @@
  * The worker's intake: the claims it sends for work, how many slots each may fill, and when.
  *
  * While work may be waiting (at first, then while the last claim came back full), claims do not
- * block (one round trip: read_claim), and a second may be out while the first is under way, each
- * for at most half the slots (or, when none is under way, as many as the consumer takes in one
- * round trip: two claims sent at once would come back at once, overlapping nothing). Slots a claim may fill are reserved for it, so the worker never has
- * more than `concurrency` tasks in hand. When the stream runs dry, one claim at a time waits for
- * new work, as long as its {@linkcode ReadPacing} says (which also decides which claims look for
-messages abandoned by dead workers).
+ * block (one round trip: read_claim), and two are out at once, each for at most half the slots
+ * (two lanes). Slots a claim may fill are reserved for it, so the worker never has more than
+ * `concurrency` tasks in hand. When the stream runs dry, one claim at a time waits for new work,
+ * as long as its {@linkcode ReadPacing} says (which also decides which claims look for messages
+ * abandoned by dead workers).
  *
  * Claims are sent from {@linkcode Intake.pump}, which the worker calls the moment slots free up
  * (a batch of ends going out, a run ending, a claim coming back), in that same synchronous step:
  * the claim that refills the slots of a batch of ends goes out in the write that carries those
- * ends, with no timer and no turn of the worker's loop in between. The loop itself only handles
- * what the pump leaves to it: a failed read, an empty stream, a stop.
+ * ends, with no timer and no loop turn in between. The loop itself only handles what the pump
+ * leaves to it: a failed read, an empty stream, a stop.
+ *
+ * The two lanes take turns: the store works on one lane's ends and next claim while the worker
+ * runs the other lane's tasks. Claims sent together come back together, though, and runs started
+ * together end together, so their ends and claims would leave in one write again, and the store
+ * and the worker would go on waiting for each other. So when a second claim comes back in the
+ * turn of the event loop in which another claim's tasks started, its tasks start once that turn's
+ * writes have gone out (the Redis client writes on `setImmediate`), two check phases later.
  *
  * @module
  */
@@ -57,6 +63,8 @@ export class Intake {
   /** Slots reserved for claims under way. */
   #reserved = 0;
   #claims = new Set<Promise<void>>();
+  /** A claim's tasks started in this turn of the event loop (see the module's description). */
+  #startedThisTurn = false;
   /** Whether work may be waiting: the last claim came back full. */
   #more = true;
   /** The last claim came back empty (the loop decides whether the worker is finished). */
@@ -102,12 +110,18 @@ export class Intake {
       if (this.#claims.size === 0) {
         // Two claims sent in one step travel in one write and come back in one reply: they
         // overlap nothing, so one claim takes them both when it can in a single round trip.
-        const first = Math.max(lane, options.consumer.oneTripClaimLimit ?? lane);
-        this.#claim(this.#more ? Math.min(free, first) : free, !this.#more);
+        this.#claim(this.#more ? Math.min(free, lane) : free, !this.#more);
       } else if (this.#more && this.#claims.size < 2) {
         this.#claim(Math.min(free, lane), false);
       } else return true;
     }
+  }
+
+  /** Notes that a claim's tasks started in this turn of the event loop. */
+  #started(): void {
+    if (this.#startedThisTurn) return;
+    this.#startedThisTurn = true;
+    setImmediate(() => (this.#startedThisTurn = false));
   }
 
   /** Sends one claim for `count` slots; `waiting` when it may wait for work (none was left). */
@@ -125,13 +139,16 @@ export class Intake {
       gated: options.gated,
       maxRedeliveries: options.maxRedeliveries,
     }).then(
-      (deliveries) => {
+      async (deliveries) => {
+        // Their slots stay reserved, and the claim counted as under way, until they start.
+        if (deliveries.length > 0 && this.#startedThisTurn) await afterThisTurnsWrites();
         this.#reserved -= count;
         this.#claims.delete(claimed);
         options.observer.readCompleted();
         if (this.abandoned) return; // the stop gave up on this read: its messages stay pending
         this.#more = deliveries.length >= count;
         this.emptied = deliveries.length === 0;
+        if (deliveries.length > 0) this.#started();
         for (const delivery of deliveries) options.launch(delivery);
         this.pump();
       },
@@ -146,4 +163,12 @@ export class Intake {
     );
     this.#claims.add(claimed);
   }
+}
+
+/**
+ * Resolves once the writes queued in this turn have gone out: the Redis client sends them on
+ * `setImmediate`, so the second of two nested ones runs after it, in the next check phase.
+ */
+function afterThisTurnsWrites(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }

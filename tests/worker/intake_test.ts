@@ -21,10 +21,6 @@ interface AskedClaim {
 /** A consumer whose claims are answered by the test. */
 class HandConsumer implements Consumer {
   readonly asked: AskedClaim[] = [];
-  readonly oneTripClaimLimit?: number;
-  constructor(oneTripClaimLimit?: number) {
-    this.oneTripClaimLimit = oneTripClaimLimit;
-  }
   readonly nonePending = false;
   /** Its claims cannot be interrupted: a worker run forever keeps short blocking reads. */
   interruptible(): Promise<boolean> {
@@ -61,8 +57,8 @@ function deliveries(n: number, prefix = "k"): Delivery[] {
   } as Delivery));
 }
 
-async function setUp(concurrency: number, oneTripClaimLimit?: number) {
-  const consumer = new HandConsumer(oneTripClaimLimit);
+async function setUp(concurrency: number) {
+  const consumer = new HandConsumer();
   const held = new Set<string>();
   let loopWakes = 0;
   let stopping = false;
@@ -102,14 +98,34 @@ Deno.test("intake: while work waits, two non-blocking claims of half the slots e
   assert.equal(intake.inFlight, 2);
 });
 
-Deno.test("intake: one claim, not two at once, when the consumer takes them all in one trip", async () => {
-  const small = await setUp(10, 16);
-  small.intake.pump();
-  assert.deepEqual(small.consumer.asked.map(({ count }) => count), [10]);
-  // Past the consumer's one-trip limit, two claims of half the slots each, as without one.
-  const large = await setUp(100, 16);
-  large.intake.pump();
-  assert.deepEqual(large.consumer.asked.map(({ count }) => count), [50, 50]);
+Deno.test("intake: of two claims back in one turn, the second's tasks start after that turn's writes", async () => {
+  const { consumer, held, intake } = await setUp(4);
+  intake.pump();
+  const turnEnded = new Promise((resolve) => setImmediate(resolve));
+  consumer.asked[0].answer(deliveries(2, "a"));
+  consumer.asked[1].answer(deliveries(2, "b"));
+  await turnEnded;
+  // The first claim's tasks started at once; the second's wait, their slots still reserved.
+  assert.deepEqual([...held], ["a0", "a1"]);
+  assert.equal(intake.inFlight, 1);
+  held.clear();
+  intake.pump();
+  assert.deepEqual(consumer.asked.map(({ count }) => count), [2, 2, 2], "only the freed slots");
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual([...held], ["b0", "b1"]);
+  assert.equal(intake.inFlight, 1);
+});
+
+Deno.test("intake: a claim back in a turn of its own starts its tasks at once", async () => {
+  const { consumer, held, intake } = await setUp(4);
+  intake.pump();
+  consumer.asked[0].answer(deliveries(2, "a"));
+  await settle();
+  consumer.asked[1].answer(deliveries(2, "b"));
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.deepEqual([...held], ["a0", "a1", "b0", "b1"]);
 });
 
 Deno.test("intake: slots freed refill in the same step; a short claim makes the next one block", async () => {
@@ -162,18 +178,20 @@ Deno.test("intake: an empty stream, a failed read and a stop are left to the loo
 });
 
 Deno.test("intake: while the loop waits out a failed read, freed slots send no claim", async () => {
-  const { consumer, held, intake } = await setUp(2, 16);
+  const { consumer, held, intake } = await setUp(2);
   intake.pump();
-  consumer.asked[0].answer(deliveries(2));
+  consumer.asked[0].answer(deliveries(1, "a"));
+  await settle();
+  consumer.asked[1].answer(deliveries(1, "b"));
   await settle();
   assert.equal(held.size, 2);
   intake.backingOff = true;
   held.clear();
   assert.equal(intake.pump(), true);
-  assert.equal(consumer.asked.length, 1);
+  assert.equal(consumer.asked.length, 2);
   intake.backingOff = false;
   intake.pump();
-  assert.equal(consumer.asked.length, 2);
+  assert.equal(consumer.asked.length, 4);
 });
 
 Deno.test("intake: deliveries of a claim the stop gave up on are not started", async () => {

@@ -123,9 +123,6 @@ export class RedisConsumer implements Consumer {
   #claimsOut = 0;
   #cutShort = false;
 
-  /** A read of up to this many goes through read_claim: one round trip. */
-  readonly oneTripClaimLimit = READ_CLAIM_MAX;
-
   constructor(
     backend: GroupAccess,
     reader: RedisConnection,
