@@ -303,15 +303,21 @@ export class Execution<R = unknown> {
 
   async #waitForEnd(deadline: number): Promise<RunRecord> {
     const backend = this.#host.backend;
+    // Each read waits only for the terminal events announced after it began: one announced
+    // while it is under way ends the wait at once, one from before it is not waited on again.
     let settle: (() => void) | undefined;
-    const ended = new Promise<void>((resolve) => (settle = resolve));
     const unsubscribe = await backend.subscribe(this.#host.keys.stateChannel(this.key), (m) => {
       const event = parseEvent(m);
-      if (event?.type === "state" && TERMINAL_STATES.has(event.state)) settle!();
+      if (event?.type === "state" && TERMINAL_STATES.has(event.state)) settle?.();
     });
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      const remaining = deadline - Date.now();
+      if (Number.isFinite(remaining)) timer = setTimeout(() => resolve("timeout"), remaining);
+    });
     try {
       for (;;) {
+        const ended = new Promise<void>((resolve) => (settle = resolve));
         const run = await backend.readRun(this.key);
         if (!run) {
           throw new Error(
@@ -319,14 +325,9 @@ export class Execution<R = unknown> {
           );
         }
         if (TERMINAL_STATES.has(run.state)) return run;
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) {
-          throw new TimeoutError(`timed out waiting for execution ${this.key} to finish`);
-        }
-        const timedOut = new Promise<"timeout">((resolve) => {
-          if (Number.isFinite(remaining)) timer = setTimeout(() => resolve("timeout"), remaining);
-        });
-        if (await Promise.race([ended, timedOut]) === "timeout") {
+        // Not terminal: not yet, or the end announced was an earlier run's (the key was added
+        // again). Wait for the next one.
+        if (deadline <= Date.now() || await Promise.race([ended, timedOut]) === "timeout") {
           throw new TimeoutError(`timed out waiting for execution ${this.key} to finish`);
         }
       }

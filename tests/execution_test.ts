@@ -3,7 +3,14 @@
  */
 
 import assert from "node:assert/strict";
-import { type ExecutionEvent, ExecutionState, task, TimeoutError, Worker } from "../mod.ts";
+import {
+  ExecutionCancelledError,
+  type ExecutionEvent,
+  ExecutionState,
+  task,
+  TimeoutError,
+  Worker,
+} from "../mod.ts";
 import { BACKENDS, connectDocket, FAST } from "./_harness.ts";
 
 class PaymentDeclined extends Error {
@@ -98,6 +105,44 @@ for (const kind of BACKENDS) {
     assert.deepEqual(await execution.getResult({ timeout: 10_000 }), { doubled: 10 });
     await worker.stop();
     await running;
+  });
+
+  Deno.test(`getResult waits idle after an earlier run's end arrives late [${kind}]`, async () => {
+    await using docket = await connectDocket(kind);
+    docket.register(succeed);
+    const execution = await docket.add(succeed, { key: "again", when: Date.now() + 60_000 })({
+      n: 1,
+    });
+    const backend = docket.backend as unknown as {
+      readRun(key: string): Promise<unknown>;
+      subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+    };
+    const readRun = backend.readRun.bind(backend);
+    const subscribe = backend.subscribe.bind(backend);
+    let reads = 0;
+    let firstRead!: () => void;
+    const waiting = new Promise<void>((resolve) => (firstRead = resolve));
+    backend.readRun = (key) => {
+      if (key === "again" && ++reads === 1) firstRead();
+      return readRun(key);
+    };
+    let deliver!: (message: string) => void;
+    backend.subscribe = (channel, listener) => {
+      if (channel === docket.keys.stateChannel("again")) deliver = listener;
+      return subscribe(channel, listener);
+    };
+    const result = execution.getResult({ timeout: 60_000 });
+    result.catch(() => {}); // asserted below
+    await waiting;
+    // The end of an earlier run under this key (a worker finishing it late), while the record
+    // says the key is scheduled again: the waiter reads once and goes back to waiting.
+    deliver(JSON.stringify({ type: "state", key: "again", state: ExecutionState.COMPLETED }));
+    // Other work on the same connection: a waiter reading again and again would read meanwhile.
+    for (let i = 0; i < 20; i++) await readRun("something-else");
+    assert.equal(reads, 2, "one read at the start, one after the event, then none");
+    await docket.cancel("again");
+    await assert.rejects(result, ExecutionCancelledError);
+    assert.equal(reads, 3);
   });
 
   Deno.test(`getResult times out, and refuses timeout with deadline [${kind}]`, async () => {
