@@ -306,10 +306,11 @@ export class Execution<R = unknown> {
     // Each read waits only for the terminal events announced after it began: one announced
     // while it is under way ends the wait at once, one from before it is not waited on again.
     let settle: (() => void) | undefined;
+    // An end announced while the subscription was down is lost: read again once it is back.
     const unsubscribe = await backend.subscribe(this.#host.keys.stateChannel(this.key), (m) => {
       const event = parseEvent(m);
       if (event?.type === "state" && TERMINAL_STATES.has(event.state)) settle?.();
-    });
+    }, () => settle?.());
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       const remaining = deadline - Date.now();

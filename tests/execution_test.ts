@@ -115,7 +115,11 @@ for (const kind of BACKENDS) {
     });
     const backend = docket.backend as unknown as {
       readRun(key: string): Promise<unknown>;
-      subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+      subscribe(
+        channel: string,
+        listener: (message: string) => void,
+        onRestored?: () => void,
+      ): Promise<unknown>;
     };
     const readRun = backend.readRun.bind(backend);
     const subscribe = backend.subscribe.bind(backend);
@@ -127,9 +131,9 @@ for (const kind of BACKENDS) {
       return readRun(key);
     };
     let deliver!: (message: string) => void;
-    backend.subscribe = (channel, listener) => {
+    backend.subscribe = (channel, listener, onRestored) => {
       if (channel === docket.keys.stateChannel("again")) deliver = listener;
-      return subscribe(channel, listener);
+      return subscribe(channel, listener, onRestored);
     };
     const result = execution.getResult({ timeout: 60_000 });
     result.catch(() => {}); // asserted below

@@ -442,8 +442,16 @@ export interface Backend {
   subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe>;
   /** Reads the run counters of the given minutes (empty records for minutes with none). */
   readStats(minutes: number[]): Promise<Record<string, number>[]>;
-  /** Listens to a channel (state and progress events, cancellations). */
-  subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe>;
+  /**
+   * Listens to a channel (state and progress events, cancellations). `onRestored` is called
+   * each time the subscription is back after the connection to the store dropped: what was
+   * published meanwhile is lost, so a listener that must not miss an event looks again then.
+   */
+  subscribe(
+    channel: string,
+    listener: (message: string) => void,
+    onRestored?: () => void,
+  ): Promise<Unsubscribe>;
   /** Closes every connection. */
   close(): Promise<void>;
 }

@@ -5,8 +5,9 @@
  * earliest (an add, a replace, a retry or a reschedule, by any process) is announced on the
  * docket's next-due channel, which wakes it to look again. A look costs one read of the queue's
  * head while nothing is due. An announcement lost while the subscription was down (a reconnect)
- * is made up for by looking at least every {@linkcode NEXT_DUE_RECHECK_MS}; without the
- * subscription at all, it looks every `schedulingResolution`, as it always did.
+ * is made up for by looking as soon as it is back, and, in case the store cannot say so (a
+ * connection the backend does not see drop), at least every {@linkcode NEXT_DUE_RECHECK_MS};
+ * without the subscription at all, it looks every `schedulingResolution`, as it always did.
  *
  * @module
  */
@@ -34,7 +35,9 @@ export async function schedulerLoop(
 ): Promise<void> {
   const backend = docket.backend;
   let announced = new AbortController();
-  const unsubscribe = await backend.subscribe(docket.keys.nextDueChannel, () => announced.abort())
+  const wake = () => announced.abort();
+  // Announcements made while the subscription was down are lost: look again once it is back.
+  const unsubscribe = await backend.subscribe(docket.keys.nextDueChannel, wake, wake)
     .catch((error) => {
       logger.warn({ err: error }, "cannot follow the schedule; looking for due tasks by polling");
       return undefined;

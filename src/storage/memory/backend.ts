@@ -342,8 +342,15 @@ export class MemoryBackend implements Backend {
     return this.#atomically((d) => minutes.map((m) => ({ ...d.stats.get(String(m)) })));
   }
 
-  /** Listens to a channel of this URL's store; messages arrive asynchronously, in order. */
-  subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
+  /**
+   * Listens to a channel of this URL's store; messages arrive asynchronously, in order. The
+   * subscription never drops, so `onRestored` is never called.
+   */
+  subscribe(
+    channel: string,
+    listener: (message: string) => void,
+    _onRestored?: () => void,
+  ): Promise<Unsubscribe> {
     return this.#atomically((d) => this.#subscriptions.channel(d, channel, listener));
   }
 

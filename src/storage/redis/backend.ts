@@ -92,6 +92,8 @@ export class RedisBackend implements Backend {
   #scripts = new Map<string, LuaScript>();
   #redact: (text: string) => string;
   #subscriber?: Promise<RedisConnection>;
+  /** What the subscriptions that asked call when the subscriber connection is back. */
+  #restored = new Set<() => void>();
   #strikeReader?: Promise<RedisConnection>;
   #consumers = new Set<RedisConsumer>();
   #warn: BackendWarn;
@@ -441,13 +443,40 @@ export class RedisBackend implements Backend {
     return readStats(this, minutes);
   }
 
-  subscribe(channel: string, listener: (message: string) => void): Promise<Unsubscribe> {
-    return this.#listen("channel", [channel], listener);
+  subscribe(
+    channel: string,
+    listener: (message: string) => void,
+    onRestored?: () => void,
+  ): Promise<Unsubscribe> {
+    return this.#listen("channel", [channel], listener, onRestored);
   }
 
-  async #listen(kind: "channel" | "pattern", names: string[], listener: (m: string) => void) {
-    this.#subscriber ??= this.#derive("subscriber");
-    return await listen(await this.#subscriber, kind, names, listener, () => this.#closed);
+  async #listen(
+    kind: "channel" | "pattern",
+    names: string[],
+    listener: (m: string) => void,
+    onRestored?: () => void,
+  ): Promise<Unsubscribe> {
+    this.#subscriber ??= this.#derive("subscriber").then((subscriber) => {
+      // node-redis subscribes again before it is ready on a new connection.
+      subscriber.on("ready", () => {
+        for (const restored of [...this.#restored]) restored();
+      });
+      return subscriber;
+    });
+    const unlisten = await listen(
+      await this.#subscriber,
+      kind,
+      names,
+      listener,
+      () => this.#closed,
+    );
+    if (!onRestored) return unlisten;
+    this.#restored.add(onRestored);
+    return () => {
+      this.#restored.delete(onRestored);
+      return unlisten();
+    };
   }
 
   async close(): Promise<void> {

@@ -22,7 +22,8 @@ export interface RedisConnection {
   /** Another connection like this one, not connected yet. */
   duplicate(): RedisConnection;
   connect(): Promise<unknown>;
-  on(event: "error", listener: (error: Error) => void): unknown;
+  /** `ready`: after a connection (again), once its subscriptions are restored (no argument). */
+  on(event: "error" | "ready", listener: (error: Error) => void): unknown;
   subscribe(channel: string, listener: (message: string) => void): Promise<void>;
   unsubscribe(channel: string, listener: (message: string) => void): Promise<void>;
   pSubscribe(pattern: string, listener: (message: string) => void): Promise<void>;
@@ -60,7 +61,7 @@ export class ClusterConnection implements RedisConnection {
   connect(): Promise<unknown> {
     return this.cluster.connect();
   }
-  on(event: "error", listener: (error: Error) => void): unknown {
+  on(event: "error" | "ready", listener: (error: Error) => void): unknown {
     return this.cluster.on(event, listener);
   }
   subscribe(channel: string, listener: (message: string) => void): Promise<void> {

@@ -201,7 +201,7 @@ export class ExplainedConnection implements RedisConnection {
   connect(): Promise<unknown> {
     return this.inner.connect();
   }
-  on(event: "error", listener: (error: Error) => void): unknown {
+  on(event: "error" | "ready", listener: (error: Error) => void): unknown {
     return this.inner.on(event, listener);
   }
   async subscribe(channel: string, listener: (message: string) => void): Promise<void> {

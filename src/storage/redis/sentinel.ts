@@ -72,7 +72,7 @@ export class SentinelConnection implements RedisConnection {
   connect(): Promise<unknown> {
     return this.sentinel.connect();
   }
-  on(event: "error", listener: (error: Error) => void): unknown {
+  on(event: "error" | "ready", listener: (error: Error) => void): unknown {
     return this.sentinel.on(event, listener);
   }
   /**
