@@ -35,6 +35,7 @@ import { Watchdog } from "./watchdog.ts";
 import { consumerHygieneLoop, retireConsumer } from "./consumer_hygiene.ts";
 import { nothingLeft } from "./until_finished.ts";
 import { ReadPacing } from "./read_pacing.ts";
+import { cancelMissed } from "./missed_cancels.ts";
 import { type CombinedObserver, workerObservers } from "./observers.ts";
 
 export type { WorkerInternalOptions, WorkerOptions } from "./options.ts";
@@ -205,7 +206,12 @@ export class Worker implements AsyncDisposable {
     const consumer = await this.#connect(() => docket.backend.consumer(this.name, this.#warn));
     if (!consumer) return;
     const unsubscribe = await this.#connect(() =>
-      docket.backend.subscribe(docket.keys.cancelChannel, (key) => this.#cancelRunning(key))
+      docket.backend.subscribe(
+        docket.keys.cancelChannel,
+        (key) => this.#cancelRunning(key),
+        () =>
+          cancelMissed(docket.backend, this.#active, (key) => this.#cancelRunning(key), this.#warn),
+      )
     );
     const background: Promise<void>[] = [];
     try {
