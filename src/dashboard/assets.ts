@@ -95,6 +95,8 @@ export const APP_JS = `"use strict";
     if (fresh) main.replaceChildren(...fresh.childNodes);
     document.dispatchEvent(new CustomEvent("docket:refreshed"));
   };
+  // The server's subscription dropped and is back: what happened meanwhile is read afresh.
+  source.addEventListener("resync", () => refreshMain());
   source.addEventListener("state", (message) => {
     const event = JSON.parse(message.data);
     each("data-state-key", event.key, (el) => { el.textContent = event.state; });

@@ -1,6 +1,8 @@
 /**
  * `/events`: the docket's state and progress events as Server-Sent Events, straight from its
- * pub/sub (the store publishes them; nothing here polls).
+ * pub/sub (the store publishes them; nothing here polls). Events published while the server's
+ * subscription was down are lost, so once it is back a `resync` event tells the page to read the
+ * whole view again.
  *
  * @module
  */
@@ -40,7 +42,7 @@ export async function eventStream(docket: Docket): Promise<Response> {
       return;
     }
     send(`event: ${type}\ndata: ${message.replace(/\n/g, "")}\n\n`);
-  });
+  }, () => send("event: resync\ndata: {}\n\n"));
   let keepalive: ReturnType<typeof setInterval> | undefined;
   const stop = () => {
     if (!open && keepalive === undefined) return;

@@ -437,9 +437,12 @@ export interface Backend {
   countFailed(now: number, ttlMs: number): Promise<number>;
   /**
    * Listens to every state and progress event of the docket (each names its task key): what a
-   * dashboard follows to stay live without polling.
+   * dashboard follows to stay live without polling. `onRestored` as for `subscribe`.
    */
-  subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe>;
+  subscribeEvents(
+    listener: (message: string) => void,
+    onRestored?: () => void,
+  ): Promise<Unsubscribe>;
   /** Reads the run counters of the given minutes (empty records for minutes with none). */
   readStats(minutes: number[]): Promise<Record<string, number>[]>;
   /**

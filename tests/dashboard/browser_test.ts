@@ -1,11 +1,13 @@
 /**
- * The dashboard in a real browser (headless Chromium): counts, live progress, retrying a
- * failure, strikes, cancelling, read-only mode, the token, and escaping.
+ * The dashboard in a real browser (headless Chromium): counts, live progress, a resync after the
+ * server's subscription dropped, retrying a failure, strikes, cancelling, read-only mode, the
+ * token, and escaping.
  */
 
 import assert from "node:assert/strict";
 import { Docket, task, Worker } from "../../mod.ts";
-import { BACKENDS, connectDocket, FAST } from "../_harness.ts";
+import { createClient } from "redis";
+import { BACKENDS, connectDocket, FAST, startRedisServer } from "../_harness.ts";
 import { openBrowser, screenshot, serveDashboard, WAIT } from "./_browser.ts";
 
 const LATER = () => Date.now() + 3_600_000;
@@ -116,6 +118,32 @@ Deno.test("a running task's progress bar advances without a reload", async () =>
   } finally {
     await worker.stop();
     await running;
+  }
+});
+
+Deno.test("the page reads its view again once the server's subscription is back after a drop", async () => {
+  const server = await startRedisServer();
+  const admin = createClient({ url: server.url });
+  try {
+    await admin.connect();
+    await using docket = await connectDocket("redis", { url: server.url });
+    await using served = await serveDashboard(docket);
+    await using browser = await openBrowser();
+    const { page } = browser;
+    await page.goto(`${served.url}/`);
+    await page.waitForSelector("#live.on", WAIT);
+    await page.evaluate(() => {
+      (globalThis as any).document.addEventListener(
+        "docket:refreshed",
+        () => (globalThis as any).refreshed = true,
+      );
+    });
+    // Events published while the server reconnects are lost; no state event comes to refresh it.
+    assert.ok(Number(await admin.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"])) >= 1);
+    await page.waitForFunction(() => (globalThis as any).refreshed === true, undefined, WAIT);
+  } finally {
+    await admin.close();
+    await server.stop();
   }
 });
 

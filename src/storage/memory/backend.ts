@@ -333,7 +333,10 @@ export class MemoryBackend implements Backend {
   }
 
   /** Listens to every state and progress event of this docket. */
-  subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe> {
+  subscribeEvents(
+    listener: (message: string) => void,
+    _onRestored?: () => void,
+  ): Promise<Unsubscribe> {
     return this.#atomically((d) => this.#subscriptions.events(d, listener));
   }
 

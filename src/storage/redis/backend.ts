@@ -435,8 +435,11 @@ export class RedisBackend implements Backend {
     return deadLetter.countFailed(this, now, ttlMs);
   }
 
-  subscribeEvents(listener: (message: string) => void): Promise<Unsubscribe> {
-    return this.#listen("pattern", eventPatterns(this.keys), listener);
+  subscribeEvents(
+    listener: (message: string) => void,
+    onRestored?: () => void,
+  ): Promise<Unsubscribe> {
+    return this.#listen("pattern", eventPatterns(this.keys), listener, onRestored);
   }
 
   readStats(minutes: number[]): Promise<Record<string, number>[]> {
