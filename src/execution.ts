@@ -166,7 +166,9 @@ export class Execution<R = unknown> {
 
   /**
    * Yields the current state and progress, then every state and progress event as it happens,
-   * until the caller stops iterating.
+   * until the caller stops iterating. Events published while the connection to the store was
+   * down are lost; once the subscription is back, the state and progress are read again and
+   * yielded if they changed meanwhile.
    *
    * @example
    * ```ts ignore
@@ -179,26 +181,36 @@ export class Execution<R = unknown> {
     const keys = this.#host.keys;
     const queue: ExecutionEvent[] = [];
     let wake: (() => void) | undefined;
+    let restored = false;
     const push = (event: ExecutionEvent | undefined) => {
       if (!event) return;
       queue.push(event);
       wake?.();
     };
+    // Events published while the subscription was down are lost: read the record again then.
+    const onRestored = () => {
+      restored = true;
+      wake?.();
+    };
+    const backend = this.#host.backend;
     const unsubscribers = await Promise.all([
-      this.#host.backend.subscribe(keys.stateChannel(this.key), (m) => push(parseEvent(m))),
-      this.#host.backend.subscribe(keys.progressChannel(this.key), (m) => push(parseEvent(m))),
+      backend.subscribe(keys.stateChannel(this.key), (m) => push(parseEvent(m)), onRestored),
+      backend.subscribe(keys.progressChannel(this.key), (m) => push(parseEvent(m)), onRestored),
     ]);
     try {
-      await this.sync();
-      // Events that arrived while reading the current state may be older than it: drop those
-      // the snapshot already covers, so nobody sees the task go back to an earlier state.
-      const early = queue.splice(0).filter((event) => !this.#covers(event));
-      queue.unshift(...early);
+      await this.#syncDroppingCovered(queue);
       yield this.#stateEvent();
       yield this.#progressEvent();
       for (;;) {
-        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        while (queue.length === 0 && !restored) {
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
         wake = undefined;
+        if (restored) {
+          restored = false;
+          yield* this.#resynced(queue);
+          continue;
+        }
         const event = queue.shift()!;
         this.#applyEvent(event);
         yield event;
@@ -206,6 +218,33 @@ export class Execution<R = unknown> {
     } finally {
       await Promise.all(unsubscribers.map((unsubscribe) => unsubscribe()));
     }
+  }
+
+  /**
+   * Reads the current state and progress. Events that arrived while reading may be older than
+   * it: those the snapshot already covers are dropped, so nobody sees the task go back to an
+   * earlier state.
+   */
+  async #syncDroppingCovered(queue: ExecutionEvent[]): Promise<void> {
+    await this.sync();
+    const early = queue.splice(0).filter((event) => !this.#covers(event));
+    queue.unshift(...early);
+  }
+
+  /** After a restored subscription: the state and progress read afresh, each if it changed. */
+  async *#resynced(queue: ExecutionEvent[]): AsyncGenerator<ExecutionEvent, void, undefined> {
+    const state = this.#stateEvent();
+    const progress = this.#progressEvent();
+    try {
+      await this.#syncDroppingCovered(queue);
+    } catch {
+      return; // the store is not answering yet; the events that come are still delivered
+    }
+    const same = (a: ExecutionEvent, b: ExecutionEvent) => JSON.stringify(a) === JSON.stringify(b);
+    const freshState = this.#stateEvent();
+    if (!same(state, freshState)) yield freshState;
+    const freshProgress = this.#progressEvent();
+    if (!same(progress, freshProgress)) yield freshProgress;
   }
 
   /** True when the last synced state and progress already reflect `event` (or something later). */

@@ -149,6 +149,40 @@ for (const kind of BACKENDS) {
     assert.equal(reads, 3);
   });
 
+  Deno.test(`subscribe reads the state again once its subscription is back [${kind}]`, async () => {
+    await using docket = await connectDocket(kind);
+    docket.register(succeed);
+    const execution = await docket.add(succeed, { when: Date.now() + 60_000 })({ n: 1 });
+    const backend = docket.backend as unknown as {
+      subscribe(c: string, l: (m: string) => void, r?: () => void): Promise<unknown>;
+    };
+    const subscribe = backend.subscribe.bind(backend);
+    const restores: (() => void)[] = [];
+    let down = false;
+    backend.subscribe = (channel, listener, onRestored) => {
+      if (onRestored) restores.push(onRestored);
+      return subscribe(channel, (m) => down || listener(m), onRestored);
+    };
+    const events = execution.subscribe();
+    assert.equal(((await events.next()).value as ExecutionEvent).type, "state");
+    assert.equal(((await events.next()).value as ExecutionEvent).type, "progress");
+    const next = events.next();
+    // The connection is down: the cancel's event never arrives (nor any after it). Then the
+    // subscription is reported back: only reading the record again can tell of the cancel.
+    down = true;
+    await docket.cancel(execution.key);
+    assert.ok(restores.length > 0, "subscribe asked to hear of a restored subscription");
+    for (const restored of restores) restored();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("no event after the restore")), 30_000);
+    });
+    const event = (await Promise.race([next, silent])).value as ExecutionEvent;
+    clearTimeout(timer);
+    assert.deepEqual([event.type, event.type === "state" && event.state], ["state", "cancelled"]);
+    await events.return(undefined);
+  });
+
   Deno.test(`getResult times out, and refuses timeout with deadline [${kind}]`, async () => {
     await using docket = await connectDocket(kind);
     docket.register(succeed);
