@@ -435,10 +435,7 @@ export class RedisBackend implements Backend {
     return deadLetter.countFailed(this, now, ttlMs);
   }
 
-  subscribeEvents(
-    listener: (message: string) => void,
-    onRestored?: () => void,
-  ): Promise<Unsubscribe> {
+  subscribeEvents(listener: (message: string) => void, onRestored?: () => void) {
     return this.#listen("pattern", eventPatterns(this.keys), listener, onRestored);
   }
 
@@ -446,11 +443,7 @@ export class RedisBackend implements Backend {
     return readStats(this, minutes);
   }
 
-  subscribe(
-    channel: string,
-    listener: (message: string) => void,
-    onRestored?: () => void,
-  ): Promise<Unsubscribe> {
+  subscribe(channel: string, listener: (message: string) => void, onRestored?: () => void) {
     return this.#listen("channel", [channel], listener, onRestored);
   }
 
