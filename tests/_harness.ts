@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "redis";
 import { Docket, type DocketOptions } from "../mod.ts";
 import { createLogger } from "../src/logging/logger.ts";
 
@@ -197,4 +198,25 @@ export function runtimeCommand(runtime: "deno" | "bun", script: string): string[
   return runtime === "deno"
     ? [Deno.execPath(), "run", "-A", ...NO_RESOLVE, script]
     : [...bunCommand(), "run", script];
+}
+
+/**
+ * Runs `body` against a redis-server of its own, with `dropSubscribers()` closing every pub/sub
+ * connection to it (`CLIENT KILL TYPE pubsub`; node-redis reconnects and subscribes again).
+ */
+export async function withDroppableSubscribers(
+  body: (url: string, dropSubscribers: () => Promise<void>) => Promise<void>,
+): Promise<void> {
+  const server = await startRedisServer();
+  const admin = createClient({ url: server.url });
+  try {
+    await admin.connect();
+    await body(server.url, async () => {
+      const killed = Number(await admin.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"]));
+      if (killed < 1) throw new Error("no subscriber connection to drop");
+    });
+  } finally {
+    await admin.close();
+    await server.stop();
+  }
 }

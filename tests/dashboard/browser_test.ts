@@ -6,8 +6,7 @@
 
 import assert from "node:assert/strict";
 import { Docket, task, Worker } from "../../mod.ts";
-import { createClient } from "redis";
-import { BACKENDS, connectDocket, FAST, startRedisServer } from "../_harness.ts";
+import { BACKENDS, connectDocket, FAST, withDroppableSubscribers } from "../_harness.ts";
 import { openBrowser, screenshot, serveDashboard, WAIT } from "./_browser.ts";
 
 const LATER = () => Date.now() + 3_600_000;
@@ -122,11 +121,8 @@ Deno.test("a running task's progress bar advances without a reload", async () =>
 });
 
 Deno.test("the page reads its view again once the server's subscription is back after a drop", async () => {
-  const server = await startRedisServer();
-  const admin = createClient({ url: server.url });
-  try {
-    await admin.connect();
-    await using docket = await connectDocket("redis", { url: server.url });
+  await withDroppableSubscribers(async (url, dropSubscribers) => {
+    await using docket = await connectDocket("redis", { url });
     await using served = await serveDashboard(docket);
     await using browser = await openBrowser();
     const { page } = browser;
@@ -139,12 +135,9 @@ Deno.test("the page reads its view again once the server's subscription is back 
       );
     });
     // Events published while the server reconnects are lost; no state event comes to refresh it.
-    assert.ok(Number(await admin.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"])) >= 1);
+    await dropSubscribers();
     await page.waitForFunction(() => (globalThis as any).refreshed === true, undefined, WAIT);
-  } finally {
-    await admin.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test({

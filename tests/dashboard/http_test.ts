@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { Worker } from "../../mod.ts";
 import { createDashboard } from "../../dashboard.ts";
-import { createClient } from "redis";
-import { BACKENDS, connectDocket, FAST, startRedisServer } from "../_harness.ts";
+import { BACKENDS, connectDocket, FAST, withDroppableSubscribers } from "../_harness.ts";
 
 const LATER = () => Date.now() + 3_600_000;
 const html = { accept: "text/html" };
@@ -157,16 +156,13 @@ for (const kind of BACKENDS) {
 }
 
 Deno.test("/events says resync once the server's subscription is back after a drop [redis]", async () => {
-  const server = await startRedisServer();
-  const admin = createClient({ url: server.url });
-  try {
-    await admin.connect();
-    await using docket = await connectDocket("redis", { url: server.url });
+  await withDroppableSubscribers(async (url, dropSubscribers) => {
+    await using docket = await connectDocket("redis", { url });
     const response = await createDashboard(docket)(new Request("http://dash/events"));
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     await reader.read(); // the greeting: the subscription is in place
     // Events published while the subscriber is reconnecting are lost: the page must reread.
-    assert.ok(Number(await admin.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"])) >= 1);
+    await dropSubscribers();
     // Bounds a wait for the event, not a speed: without it the stream stays silent for good.
     const silent = setTimeout(() => reader.cancel(), 30_000);
     let seen = "";
@@ -177,8 +173,5 @@ Deno.test("/events says resync once the server's subscription is back after a dr
     }
     clearTimeout(silent);
     await reader.cancel();
-  } finally {
-    await admin.close();
-    await server.stop();
-  }
+  });
 });

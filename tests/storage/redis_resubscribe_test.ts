@@ -6,10 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { createClient } from "redis";
 import { ExecutionCancelledError, task, Worker } from "../../mod.ts";
 import type { WorkerInternalOptions } from "../../src/worker/options.ts";
-import { connectDocket, startRedisServer, waitUntil } from "../_harness.ts";
+import { connectDocket, waitUntil, withDroppableSubscribers } from "../_harness.ts";
 
 /** Generous: bounds a wait for an event, never a speed. */
 const EVENT_TIMEOUT_MS = 30_000;
@@ -50,25 +49,8 @@ function counted<K extends string>(object: Record<K, (...args: any[]) => any>, m
   };
 }
 
-async function withServer(
-  body: (url: string, killSubscribers: () => Promise<void>) => Promise<void>,
-) {
-  const server = await startRedisServer();
-  const admin = createClient({ url: server.url });
-  try {
-    await admin.connect();
-    await body(server.url, async () => {
-      const killed = Number(await admin.sendCommand(["CLIENT", "KILL", "TYPE", "pubsub"]));
-      assert.ok(killed >= 1, "a subscriber connection was dropped");
-    });
-  } finally {
-    await admin.close();
-    await server.stop();
-  }
-}
-
 Deno.test("the scheduler looks again once its subscription is back after a drop [redis]", async () => {
-  await withServer(async (url, killSubscribers) => {
+  await withDroppableSubscribers(async (url, killSubscribers) => {
     await using docket = await connectDocket("redis", { url });
     docket.register(noop);
     const looks = counted(docket.backend as never, "nextDue");
@@ -90,7 +72,7 @@ Deno.test("the scheduler looks again once its subscription is back after a drop 
 });
 
 Deno.test("a getResult waiter reads again once its subscription is back after a drop [redis]", async () => {
-  await withServer(async (url, killSubscribers) => {
+  await withDroppableSubscribers(async (url, killSubscribers) => {
     await using docket = await connectDocket("redis", { url });
     docket.register(noop);
     const execution = await docket.add(noop, { when: Date.now() + 600_000 })();
