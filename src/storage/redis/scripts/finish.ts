@@ -7,14 +7,16 @@
 import { defineScript } from "../script.ts";
 import { DEAD_LETTER_LUA } from "./dead_letter.ts";
 import { LISTENERS_LUA } from "./listeners.ts";
+import { REMOVE_ACKNOWLEDGED_LUA } from "./remove_acknowledged.ts";
 
 /**
- * Records how a batch of runs ended, then acknowledges and deletes their messages with one XACK
- * and one XDEL. A run whose record has moved on to a newer generation (replaced, perpetuated) is
- * superseded: its record is left alone, but its terminal event is still published so nobody
- * waiting on it hangs. Terminal events are published only where someone can hear them (see
- * `listeners.ts`). Untracked runs (generation 0, fire-and-forget) have no record and no
- * listeners: they are passed as bare stream ids, after the tracked ones.
+ * Records how a batch of runs ended, then acknowledges their messages with one XACK and removes
+ * them from the stream (`remove_acknowledged.ts`: one XDEL, or for a batch a trim). A run whose
+ * record has moved on to a newer generation (replaced, perpetuated) is superseded: its record
+ * is left alone, but its terminal event is still published so nobody waiting on it hangs.
+ * Terminal events are published only where someone can hear them (see `listeners.ts`).
+ * Untracked runs (generation 0, fire-and-forget) have no record and no listeners: they are
+ * passed as bare stream ids, after the tracked ones.
  *
  * Runs that failed for good may come with a dead-letter entry, written here (see
  * `dead_letter.ts`) unless the run was superseded; successful batches carry none and pay nothing.
@@ -51,6 +53,7 @@ export const finishScript = defineScript(
 -- recorded: task key, error} when there are such runs.
 ${DEAD_LETTER_LUA}
 ${LISTENERS_LUA}
+${REMOVE_ACKNOWLEDGED_LUA}
 local stream, failed_index, stats = KEYS[1], KEYS[2], KEYS[#KEYS]
 local unrecorded = {}
 local group, now, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -140,7 +143,7 @@ for j = 1, letters do
 end
 if #ids > 0 then
   redis.call('XACK', stream, group, unpack(ids))
-  redis.call('XDEL', stream, unpack(ids))
+  remove_acknowledged(stream, group, ids)
 end
 -- Counters are best effort: pcall, so a stats key of another type never fails the batch.
 local states = {'completed', 'failed', 'cancelled'}
