@@ -2,7 +2,8 @@
  * The scripts of the hot path on Redis answer in their compact forms and still record exactly
  * what they did: read_claim's flat reply carries each entry with its own verdict (runnable,
  * dropped, unjudged) in a mixed batch; finish answers a bare count when every run was recorded
- * and writes the end, the TTL and the minute's stats as before; add_now answers a single add bare.
+ * and writes the end, the TTL and the minute's stats as before; add_now answers a single add bare;
+ * a read that cannot block travels on the main connection with the finish write it follows.
  */
 
 import assert from "node:assert/strict";
@@ -127,4 +128,32 @@ Deno.test("add_now [redis]: single adds are answered one by one", async () => {
   assert.equal(flat[flat.indexOf("g") + 1], "1");
   assert.equal(await backend.send(["HGET", backend.keys.runs("once"), "gen"]), "1");
   assert.equal(Number(await backend.send(["XLEN", backend.keys.stream])), 2);
+});
+
+Deno.test("XREADGROUP [redis]: a read that cannot block goes on the main connection", async () => {
+  await using docket = await connectDocket("redis", { executionTtl: 0 });
+  docket.register(echo);
+  const backend = docket.backend as RedisBackend;
+  await backend.ensureGroup();
+  await docket.addMany(echo)(Array.from({ length: 20 }, (_, i) => ({ text: String(i) })));
+  const sentOnMain: string[] = [];
+  const send = backend.send.bind(backend);
+  backend.send = (args, binary) => {
+    sentOnMain.push(String(args[0]));
+    return send(args, binary);
+  };
+  const consumer = await backend.consumer("reader", () => {});
+  try {
+    // Work is waiting (more than read_claim takes): read beside the finish that freed the slots,
+    // so the two share one write and one reply.
+    const deliveries = await consumer.claim({ count: 20, blockMs: 0, now: Date.now() });
+    assert.equal(deliveries.length, 20);
+    assert.deepEqual(sentOnMain, ["XREADGROUP", "EXISTS"]);
+    // A read that may wait for work blocks on the reader's own connection, never on the main.
+    sentOnMain.length = 0;
+    assert.deepEqual(await consumer.claim({ count: 20, blockMs: 20, now: Date.now() }), []);
+    assert.deepEqual(sentOnMain, []);
+  } finally {
+    await consumer.close();
+  }
 });

@@ -112,7 +112,7 @@ export class RedisConsumer implements Consumer {
   /**
    * Whether the last messages read were tracked. Those need a claim script, which read_claim
    * folds into the read; untracked ones with no tombstones need none, and a plain XREADGROUP
-   * (on the reader, beside the finish write) is cheaper for Redis than reading them in Lua.
+   * (on the main connection, in the finish write) is cheaper for Redis than reading them in Lua.
    */
   #lastTracked = true;
   #nonePending = false;
@@ -150,6 +150,12 @@ export class RedisConsumer implements Consumer {
     }
   }
 
+  #sendOnReader = (args: string[], binary: boolean): Promise<unknown> =>
+    this.#reader.sendCommand(args, commandOptions(this.#reader, binary));
+
+  #sendOnMain = (args: string[], binary: boolean): Promise<unknown> =>
+    this.#backend.send(args, binary);
+
   async #claim(options: ClaimOptions): Promise<Delivery[]> {
     const keys = this.#backend.keys;
     const entries: DeliveredEntry[] = [];
@@ -181,7 +187,11 @@ export class RedisConsumer implements Consumer {
       const clientId = wait.length > 0 && options.interruptible
         ? this.#reader.sendCommand(["CLIENT", "ID"], commandOptions(this.#reader, false))
         : undefined;
-      const read = this.#reader.sendCommand(
+      // A read that cannot block goes on the main connection, where the finish write that freed
+      // its slots went in the same turn: both leave in one write and come back in one reply,
+      // instead of one write, one wake-up of Redis and one reply on each connection.
+      const send = wait.length > 0 ? this.#sendOnReader : this.#sendOnMain;
+      const read = send(
         [
           "XREADGROUP",
           "GROUP",
@@ -194,15 +204,12 @@ export class RedisConsumer implements Consumer {
           keys.stream,
           ">",
         ],
-        commandOptions(this.#reader, true),
+        true,
       );
       // Sent right behind the read on the same connection, so Redis answers it as soon as the
       // read returns: while the marker is absent, no cancellation tombstone exists that could
       // stop an untracked message read here, and those need no claim script at all.
-      tombstones = this.#reader.sendCommand(
-        ["EXISTS", keys.tombstones],
-        commandOptions(this.#reader, false),
-      );
+      tombstones = send(["EXISTS", keys.tombstones], false);
       const reading = Promise.allSettled([read, tombstones]).then(() => {});
       this.#reading.add(reading);
       reading.then(() => this.#reading.delete(reading));
