@@ -42,43 +42,41 @@ end
 local function older(ms_a, seq_a, ms_b, seq_b)
   return ms_a < ms_b or (ms_a == ms_b and seq_a < seq_b)
 end
-local function remove_acknowledged(stream, group, ids)
-  if #ids < TRIM_FROM then
-    redis.call('XDEL', stream, unpack(ids))
-    return
-  end
-  local newest_ms, newest_seq = -1, -1
+-- Where a trim of the batch may stop, and the batch's ids at or past it; nil when the batch must
+-- be deleted id by id instead (small, an id not readable, XPENDING refused).
+local function trim_plan(stream, group, ids)
+  if #ids < TRIM_FROM then return nil end
+  local ms_of, seq_of, newest_ms, newest_seq = {}, {}, -1, -1
   for i = 1, #ids do
     local ms, seq = id_parts(ids[i])
-    if not ms then
-      redis.call('XDEL', stream, unpack(ids))
-      return
-    end
+    if not ms then return nil end
+    ms_of[i], seq_of[i] = ms, seq
     if older(newest_ms, newest_seq, ms, seq) then newest_ms, newest_seq = ms, seq end
   end
   local pending = redis.pcall('XPENDING', stream, group)
-  local oldest_ms, oldest_seq
-  if type(pending) == 'table' and not pending.err and pending[2] then
-    oldest_ms, oldest_seq = id_parts(pending[2])
+  if type(pending) ~= 'table' or pending.err then return nil end
+  local oldest = pending[2]
+  if not oldest then return string.format('%d-%d', newest_ms, newest_seq + 1), {} end
+  local oldest_ms, oldest_seq = id_parts(oldest)
+  if not oldest_ms then return nil end
+  if older(newest_ms, newest_seq, oldest_ms, oldest_seq) then
+    return string.format('%d-%d', newest_ms, newest_seq + 1), {}
   end
-  if type(pending) ~= 'table' or pending.err or (pending[2] and not oldest_ms) then
-    redis.call('XDEL', stream, unpack(ids))
-    return
-  end
-  local bound = string.format('%d-%d', newest_ms, newest_seq + 1)
   local staying = {}
-  if oldest_ms and not older(newest_ms, newest_seq, oldest_ms, oldest_seq) then
-    bound = pending[2]
-    for i = 1, #ids do
-      local ms, seq = id_parts(ids[i])
-      if not older(ms, seq, oldest_ms, oldest_seq) then staying[#staying + 1] = ids[i] end
+  for i = 1, #ids do
+    if not older(ms_of[i], seq_of[i], oldest_ms, oldest_seq) then
+      staying[#staying + 1] = ids[i]
     end
   end
-  local trimmed = redis.pcall('XTRIM', stream, 'MINID', bound)
-  if type(trimmed) == 'table' and trimmed.err then
-    redis.call('XDEL', stream, unpack(ids))
-    return
+  return oldest, staying
+end
+local function remove_acknowledged(stream, group, ids)
+  local bound, staying = trim_plan(stream, group, ids)
+  if bound then
+    local trimmed = redis.pcall('XTRIM', stream, 'MINID', bound)
+    if type(trimmed) == 'table' and trimmed.err then bound = nil end
   end
+  if not bound then staying = ids end
   if #staying > 0 then redis.call('XDEL', stream, unpack(staying)) end
 end
 `;
