@@ -9,7 +9,7 @@
 import process from "node:process";
 import { createClient } from "redis";
 import { drain } from "./docket.ts";
-import { DEFAULT_DOCKET_TUNING, type DocketTuning } from "./docket_tuning.ts";
+import { DEFAULT_DOCKET_TUNING, type DocketTuning, WARM_UP_DRAINS } from "./docket_tuning.ts";
 import type { DrainSpec } from "./contender.ts";
 
 interface ChildArgs {
@@ -58,15 +58,16 @@ function parseArgs(args: string[]): ChildArgs {
 }
 
 /**
- * Unmeasured, before the measured drain: the same drain once (the same tasks, concurrency and
- * state), then a flushed server. The in-process contenders run each drain scenario again and
- * again in one warm process, so their median run is a warm one; without this, every Bun run would
- * be a fresh process's first pass over that path. JavaScriptCore takes longer than V8 to reach its
- * top tier: a fresh Bun process spends as much CPU compiling (its `JITWorker` threads) as running
- * the first 20,000 tasks of a drain, see bench/PROFILE.md ("Bun").
+ * Unmeasured, before the measured drain: the same drain {@linkcode WARM_UP_DRAINS} times (the
+ * same tasks, concurrency and state), then a flushed server. The in-process contenders run each
+ * drain scenario again and again in one warm process, so their median run is a warm one;
+ * without this, every Bun run would be a fresh process's first pass over that path.
+ * JavaScriptCore takes longer than V8 to reach its top tier: a fresh Bun process spends as much
+ * CPU compiling (its `JITWorker` threads) as running the first 20,000 tasks of a drain, see
+ * bench/PROFILE.md ("Bun").
  */
 async function warmUp(url: string, spec: DrainSpec, tuning: DocketTuning): Promise<void> {
-  await drain(url, spec, tuning);
+  for (let i = 0; i < WARM_UP_DRAINS; i++) await drain(url, spec, tuning);
   const admin = createClient({ url });
   await admin.connect();
   try {

@@ -25,3 +25,12 @@ export const DEFAULT_DOCKET_TUNING: DocketTuning = {
   minimumCheckInterval: 100,
   schedulingResolution: 250,
 };
+
+/**
+ * Warm-up drains a docket (Bun) drain process runs before the measured one
+ * (`docket_drain_child.ts`). One left a fresh Bun process short of its steady
+ * state: at concurrency 100 with state kept it drained 18.0–18.5k tasks/s after one and
+ * 19.3–20.6k after three (two runs each, bench/PROFILE.md "Bun"), while the in-process Deno
+ * contender has run dozens of drains before that row.
+ */
+export const WARM_UP_DRAINS = 3;

@@ -18,7 +18,7 @@ import {
   WARM_UP_ADDS,
   withTimeout,
 } from "./contender.ts";
-import { DEFAULT_DOCKET_TUNING, type DocketTuning } from "./docket_tuning.ts";
+import { DEFAULT_DOCKET_TUNING, type DocketTuning, WARM_UP_DRAINS } from "./docket_tuning.ts";
 import { processDrainer } from "./processes.ts";
 import { RedisAdmin, type RedisServer, startRedisServer } from "./redis_server.ts";
 import {
@@ -263,8 +263,8 @@ function settingsLines(
     "does; before the first scenario each in-process contender drains 1,000 tasks unrecorded " +
     "(warm-up)",
     "docket (Bun): same drain code run by `bun run bench/compare/docket_drain_child.ts`, a fresh " +
-    "process per run that first runs the same drain once unrecorded (warm-up, as the in-process " +
-    "contenders are warm from their earlier runs) on a server it then flushes; " +
+    `process per run that first runs the same drain ${WARM_UP_DRAINS} times unrecorded (warm-up, ` +
+    "as the in-process contenders are warm from their earlier runs) on a server it then flushes; " +
     "docket (memory://): in-process backend, no Redis (not like for like with BullMQ)",
     ...SCALING_SETTINGS,
   ];
