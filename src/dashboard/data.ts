@@ -66,10 +66,8 @@ export async function countsByTask(
   for (const execution of allExecutions(snapshot)) {
     entry(execution.taskName)[listedState(execution, now)]++;
   }
-  if (deadLetters.available) {
-    const { entries } = await deadLetters.list({ limit: FAILED_COUNT_LIMIT });
-    for (const failed of entries) entry(failed.taskName).failed++;
-  }
+  const { entries } = await deadLetters.list({ limit: FAILED_COUNT_LIMIT });
+  for (const failed of entries) entry(failed.taskName).failed++;
   const total = (c: TaskCounts) => c.scheduled + c.queued + c.running + c.held + c.failed;
   return [...byTask.values()].sort((a, b) => total(b) - total(a) || a.task.localeCompare(b.task));
 }

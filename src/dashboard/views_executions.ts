@@ -8,7 +8,6 @@ import type { Execution } from "../execution.ts";
 import { TERMINAL_STATES } from "../types.ts";
 import { actionForm, formatTime, formatValue, html, type Markup, table } from "./html.ts";
 import { allExecutions, LISTED_STATES, listedState, redactPayload } from "./data.ts";
-import { DEAD_LETTER_UNAVAILABLE } from "./dead_letter.ts";
 import type { ViewContext } from "./views_overview.ts";
 
 /** Rows per page of a list. */
@@ -100,7 +99,7 @@ ${
 
 /** One execution: payload (redacted), timeline, live progress, outcome, attempts, actions. */
 export async function executionView(
-  { docket, deadLetters, frame }: ViewContext,
+  { docket, frame }: ViewContext,
   key: string,
 ): Promise<Markup | undefined> {
   const execution = await docket.getExecution(key);
@@ -127,9 +126,7 @@ export async function executionView(
       k,
       html`<input type="datetime-local" name="when" required aria-label="new due time (UTC)">`,
     ),
-    execution.state === "failed" && deadLetters.available
-      ? actionForm(frame, "/actions/retry", "Retry", k)
-      : "",
+    execution.state === "failed" ? actionForm(frame, "/actions/retry", "Retry", k) : "",
   ];
   return html`
     <h1>Execution <span class="key">${key}</span></h1>
@@ -166,12 +163,6 @@ export async function executionView(
 
 /** The dead-letter set: failed executions, newest first, with retry and purge. */
 export async function failedView({ deadLetters, frame, query }: ViewContext): Promise<Markup> {
-  if (!deadLetters.available) {
-    return html`
-      <h1>Failed</h1>
-      <p class="note" id="dead-letter-unavailable">The ${DEAD_LETTER_UNAVAILABLE}.</p>
-    `;
-  }
   const task = query.get("task") || undefined;
   const cursor = query.get("cursor") || undefined;
   const page = await deadLetters.list({ task, limit: PAGE_SIZE, cursor });

@@ -18,7 +18,7 @@ import {
 } from "./html.ts";
 import { overviewCharts } from "./charts.ts";
 import { allExecutions, countsByTask, declaredControls, flowRows, lastHour } from "./data.ts";
-import { DEAD_LETTER_UNAVAILABLE, type DeadLetters } from "./dead_letter.ts";
+import type { DeadLetters } from "./dead_letter.ts";
 
 /** What every view gets. */
 export interface ViewContext {
@@ -60,7 +60,6 @@ export async function overviewView({ docket, deadLetters, frame }: ViewContext):
       <div class="tile"><span class="n" id="strikes-count">${strikes
         .length}</span> strikes in effect</div>
     </section>
-    ${deadLetters.available ? "" : html`<p class="note">Failed: ${DEAD_LETTER_UNAVAILABLE}.</p>`}
     <h2>Tasks</h2>
     <div id="task-counts">${table(
       ["Task", "Scheduled", "Queued", "Running", "Held", "Failed"],

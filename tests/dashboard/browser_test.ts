@@ -5,13 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { Docket, task, Worker } from "../../mod.ts";
+import { type Docket, task, Worker } from "../../mod.ts";
 import { BACKENDS, connectDocket, FAST, withDroppableSubscribers } from "../_harness.ts";
 import { openBrowser, screenshot, serveDashboard, WAIT } from "./_browser.ts";
 
 const LATER = () => Date.now() + 3_600_000;
-/** The dead-letter set exists only in versions that have `docket.failed`. */
-const HAS_DEAD_LETTERS = typeof (Docket.prototype as any).failed === "function";
 
 /** A gate a task waits on, opened by the test one step at a time. */
 function stepper() {
@@ -142,7 +140,6 @@ Deno.test("the page reads its view again once the server's subscription is back 
 
 Deno.test({
   name: "retrying a failed task from the Failed view runs it to completion",
-  ignore: !HAS_DEAD_LETTERS,
   async fn() {
     await using docket = await connectDocket("redis");
     let runs = 0;
@@ -173,19 +170,6 @@ Deno.test({
       await worker.stop();
       await running;
     }
-  },
-});
-
-Deno.test({
-  name: "without the dead-letter set the Failed view says it is unavailable",
-  ignore: HAS_DEAD_LETTERS,
-  async fn() {
-    await using docket = await connectDocket("redis");
-    await using served = await serveDashboard(docket);
-    await using browser = await openBrowser();
-    await browser.page.goto(`${served.url}/failed`);
-    const text = await browser.page.locator("#dead-letter-unavailable").textContent(WAIT);
-    assert.match(text ?? "", /dead-letter set is not available in this version/);
   },
 });
 
