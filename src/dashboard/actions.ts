@@ -6,7 +6,6 @@
  */
 
 import type { Docket } from "../docket.ts";
-import type { DeadLetters } from "./dead_letter.ts";
 
 /** A refused action: a message for the user, and the HTTP status. */
 export class ActionError extends Error {
@@ -72,7 +71,6 @@ function parseStrikeValue(text: string | undefined): unknown {
  */
 export async function runAction(
   docket: Docket,
-  deadLetters: DeadLetters,
   path: string,
   fields: Fields,
 ): Promise<Redirect> {
@@ -95,14 +93,14 @@ export async function runAction(
     }
     case "/actions/retry": {
       const key = required(fields, "key");
-      await deadLetters.retry(key);
+      await docket.retry(key);
       return keyPage(key);
     }
     case "/actions/retry-failed":
-      await deadLetters.retryAll(fields.task || undefined);
+      await docket.retryFailed({ task: fields.task || undefined });
       return "/failed";
     case "/actions/purge-failed":
-      await deadLetters.purge(fields.task || undefined);
+      await docket.purgeFailed({ task: fields.task || undefined });
       return "/failed";
     case "/strikes":
     case "/strikes/restore": {

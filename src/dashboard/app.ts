@@ -10,7 +10,6 @@ import { getCookie } from "hono/cookie";
 import type { Docket } from "../docket.ts";
 import { APP_CSS, APP_JS } from "./assets.ts";
 import { ActionError, runAction } from "./actions.ts";
-import { DeadLetters } from "./dead_letter.ts";
 import { eventStream } from "./events.ts";
 import { html, type Markup, page, type PageFrame } from "./html.ts";
 import {
@@ -74,7 +73,6 @@ export function createDashboard(docket: Docket, options: DashboardOptions = {}):
   const readOnly = options.readOnly === true;
   const token = options.token || undefined;
   const signer = new SessionSigner();
-  const deadLetters = new DeadLetters(docket);
   const app = new Hono<Env>().basePath(base || "/");
   const frameOf = (c: Context<Env>): PageFrame => ({
     docket: docket.name,
@@ -137,7 +135,7 @@ export function createDashboard(docket: Docket, options: DashboardOptions = {}):
       Object.entries(form).map(([name, value]) => [name, String(value)]),
     );
     try {
-      const next = await runAction(docket, deadLetters, c.req.path.slice(base.length), fields);
+      const next = await runAction(docket, c.req.path.slice(base.length), fields);
       return c.redirect(`${base}${next}`, 303);
     } catch (error) {
       const status = error instanceof ActionError ? error.status : 500;
@@ -158,13 +156,13 @@ export function createDashboard(docket: Docket, options: DashboardOptions = {}):
   app.get("/events", () => eventStream(docket));
   for (const [path, title, view] of VIEWS) {
     app.get(path, async (c) => {
-      const body = await view({ docket, deadLetters, frame: frameOf(c), query: queryOf(c) });
+      const body = await view({ docket, frame: frameOf(c), query: queryOf(c) });
       return render(c, title, body);
     });
   }
   app.get("/executions/:key", async (c) => {
     const key = c.req.param("key");
-    const context = { docket, deadLetters, frame: frameOf(c), query: queryOf(c) };
+    const context = { docket, frame: frameOf(c), query: queryOf(c) };
     const body = await executionView(context, key);
     if (!body) return render(c, "Not found", html`<h1>No execution has the key ${key}</h1>`, 404);
     return render(c, `Execution ${key}`, body);

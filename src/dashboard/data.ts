@@ -13,7 +13,6 @@ import type { Payload } from "../types.ts";
 import { minuteOf, type MinutePoint, toPoints } from "../stats/minute_stats.ts";
 import { controlName } from "../worker/admission.ts";
 import { formatValue } from "./html.ts";
-import type { DeadLetters } from "./dead_letter.ts";
 
 /** The states the executions view lists (those the store indexes). */
 export const LISTED_STATES = ["scheduled", "queued", "running", "held"] as const;
@@ -51,7 +50,7 @@ export function allExecutions(snapshot: DocketSnapshot): Execution[] {
 /** Counts per task name, the busiest first. */
 export async function countsByTask(
   snapshot: DocketSnapshot,
-  deadLetters: DeadLetters,
+  docket: Docket,
 ): Promise<TaskCounts[]> {
   const now = snapshot.taken.getTime();
   const byTask = new Map<string, TaskCounts>();
@@ -66,8 +65,8 @@ export async function countsByTask(
   for (const execution of allExecutions(snapshot)) {
     entry(execution.taskName)[listedState(execution, now)]++;
   }
-  const { entries } = await deadLetters.list({ limit: FAILED_COUNT_LIMIT });
-  for (const failed of entries) entry(failed.taskName).failed++;
+  const { items } = await docket.failed({ limit: FAILED_COUNT_LIMIT });
+  for (const failed of items) entry(failed.task).failed++;
   const total = (c: TaskCounts) => c.scheduled + c.queued + c.running + c.held + c.failed;
   return [...byTask.values()].sort((a, b) => total(b) - total(a) || a.task.localeCompare(b.task));
 }

@@ -162,17 +162,17 @@ export async function executionView(
 }
 
 /** The dead-letter set: failed executions, newest first, with retry and purge. */
-export async function failedView({ deadLetters, frame, query }: ViewContext): Promise<Markup> {
+export async function failedView({ docket, frame, query }: ViewContext): Promise<Markup> {
   const task = query.get("task") || undefined;
   const cursor = query.get("cursor") || undefined;
-  const page = await deadLetters.list({ task, limit: PAGE_SIZE, cursor });
+  const page = await docket.failed({ task, limit: PAGE_SIZE, cursor });
   const b = frame.base;
-  const rows = page.entries.map((f) => [
-    html`${f.taskName}`,
+  const rows = page.items.map((f) => [
+    html`${f.task}`,
     keyLink(b, f.key),
-    html`<span class="error">${f.error ?? ""}</span>`,
+    html`<span class="error">${f.error.name}: ${f.error.message}</span>`,
     html`${formatTime(f.failedAt)}`,
-    html`${f.attempt ?? "-"}`,
+    html`${f.attempts}`,
     actionForm(frame, "/actions/retry", "Retry", { key: f.key }),
   ]);
   const next = page.cursor

@@ -18,20 +18,18 @@ import {
 } from "./html.ts";
 import { overviewCharts } from "./charts.ts";
 import { allExecutions, countsByTask, declaredControls, flowRows, lastHour } from "./data.ts";
-import type { DeadLetters } from "./dead_letter.ts";
 
 /** What every view gets. */
 export interface ViewContext {
   docket: Docket;
-  deadLetters: DeadLetters;
   frame: PageFrame;
   query: URLSearchParams;
 }
 
 /** The overview: counts per task, workers, strikes, and the last hour's charts. */
-export async function overviewView({ docket, deadLetters, frame }: ViewContext): Promise<Markup> {
+export async function overviewView({ docket, frame }: ViewContext): Promise<Markup> {
   const snapshot = await docket.snapshot();
-  const counts = await countsByTask(snapshot, deadLetters);
+  const counts = await countsByTask(snapshot, docket);
   const points = await lastHour(docket, snapshot.taken.getTime());
   const strikes = docket.strikeList.strikes.entries();
   const b = frame.base;
