@@ -55,11 +55,13 @@ local function trim_plan(stream, group, ids)
   end
   local pending = redis.pcall('XPENDING', stream, group)
   if type(pending) ~= 'table' or pending.err then return nil end
-  local oldest = pending[2]
-  if not oldest then return string.format('%d-%d', newest_ms, newest_seq + 1), {} end
-  local oldest_ms, oldest_seq = id_parts(oldest)
-  if not oldest_ms then return nil end
-  if older(newest_ms, newest_seq, oldest_ms, oldest_seq) then
+  local oldest, oldest_ms, oldest_seq = pending[2], nil, nil
+  if oldest then
+    oldest_ms, oldest_seq = id_parts(oldest)
+    if not oldest_ms then return nil end
+  end
+  -- Nothing pending older than the batch's newest: the whole batch goes with the trim.
+  if not oldest or older(newest_ms, newest_seq, oldest_ms, oldest_seq) then
     return string.format('%d-%d', newest_ms, newest_seq + 1), {}
   end
   local staying = {}
