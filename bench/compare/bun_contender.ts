@@ -1,15 +1,19 @@
 /**
- * docket under Bun: each drain runs `docket_drain_child.ts` in a fresh `bun run` process (Bun
- * resolves docket's npm dependencies from the node_modules/ that `deno install` lays down).
- * The child measures its own drain, so process start-up is not in the number.
+ * docket under Bun: every drain of a comparison run goes to one `bun run docket_drain_child.ts`
+ * process (Bun resolves docket's npm dependencies from the node_modules/ that `deno install` lays
+ * down), started at the first drain and kept for the rest of the run, so that docket under Bun is
+ * as warm as the in-process contenders are from their earlier runs. The child measures its own
+ * drains, so process start-up is not in the numbers.
  */
 import { tracked } from "./children.ts";
 import { type Contender, type DrainSpec, MEASUREMENT_TIMEOUT_MS } from "./contender.ts";
 import type { DocketTuning } from "./docket_tuning.ts";
 
 const CHILD_SCRIPT = "bench/compare/docket_drain_child.ts";
-/** Start-up, pre-fill and shutdown on top of the drain's own bound. */
+/** Pre-fill, warm-up drains and shutdown on top of the drain's own bound (start-up too, once). */
 const CHILD_TIMEOUT_MS = MEASUREMENT_TIMEOUT_MS + 60_000;
+/** The last lines of the child's stderr kept for an error message. */
+const STDERR_LINES = 5;
 
 /** Bun's version, or undefined when `bun` is not on PATH. */
 export async function bunVersion(): Promise<string | undefined> {
@@ -21,73 +25,110 @@ export async function bunVersion(): Promise<string | undefined> {
   }
 }
 
-function childArgs(url: string, spec: DrainSpec, tuning: DocketTuning): string[] {
-  return [
-    "run",
-    CHILD_SCRIPT,
-    "--url",
-    url,
-    "--tasks",
-    String(spec.tasks),
-    "--concurrency",
-    String(spec.concurrency),
-    "--check-interval",
-    String(tuning.minimumCheckInterval),
-    "--scheduling-resolution",
-    String(tuning.schedulingResolution),
-    ...(spec.keepState ? ["--keep-state"] : []),
-  ];
+/** The lines of a byte stream, without their line ends. */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (pending + text).split("\n");
+    pending = parts.pop()!;
+    yield* parts;
+  }
+  if (pending !== "") yield pending;
 }
 
-function lastLine(text: string): string {
-  return text.trim().split("\n").at(-1) ?? "";
-}
+/** One running drain process: requests in on stdin, one answer a line on stdout. */
+class DrainProcess {
+  readonly #process: Deno.ChildProcess;
+  readonly #requests: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #answers: AsyncGenerator<string>;
+  readonly #stderr: string[] = [];
 
-async function runChild(repoRoot: string, args: string[]): Promise<Deno.CommandOutput> {
-  const child = tracked(new Deno.Command("bun", {
-    args,
-    cwd: repoRoot,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn());
-  const timer = setTimeout(() => {
+  constructor(repoRoot: string, url: string, tuning: DocketTuning) {
+    this.#process = tracked(
+      new Deno.Command("bun", {
+        args: [
+          "run",
+          CHILD_SCRIPT,
+          "--url",
+          url,
+          "--check-interval",
+          String(tuning.minimumCheckInterval),
+          "--scheduling-resolution",
+          String(tuning.schedulingResolution),
+        ],
+        cwd: repoRoot,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn(),
+    );
+    this.#requests = this.#process.stdin.getWriter();
+    this.#answers = lines(this.#process.stdout);
+    this.#keepStderrTail().catch(() => {/* the child is gone: its exit says why */});
+  }
+
+  /** Reads stderr as it comes (a full pipe would stall the child), keeping its last lines. */
+  async #keepStderrTail(): Promise<void> {
+    for await (const line of lines(this.#process.stderr)) {
+      this.#stderr.push(line);
+      if (this.#stderr.length > STDERR_LINES) this.#stderr.shift();
+    }
+  }
+
+  /** ms of one measured drain; throws if the child fails it, dies or overruns its bound. */
+  async drain(spec: DrainSpec): Promise<number> {
+    const timer = setTimeout(() => this.kill(), CHILD_TIMEOUT_MS);
     try {
-      child.kill("SIGKILL");
-    } catch { /* exited just now */ }
-  }, CHILD_TIMEOUT_MS);
-  try {
-    return await child.output();
-  } finally {
-    clearTimeout(timer);
+      const request = {
+        tasks: spec.tasks,
+        concurrency: spec.concurrency,
+        keepState: spec.keepState,
+      };
+      await this.#requests.write(new TextEncoder().encode(`${JSON.stringify(request)}\n`));
+      const answer = await this.#answers.next();
+      if (answer.done) throw new Error(`bun child exited: ${await this.#exitReason()}`);
+      let reply: { ms?: number; error?: string } = {};
+      try {
+        reply = JSON.parse(answer.value);
+      } catch { /* reported below */ }
+      if (typeof reply.ms === "number") return reply.ms;
+      throw new Error(`bun child failed: ${reply.error ?? `unexpected output ${answer.value}`}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #exitReason(): Promise<string> {
+    const status = await this.#process.status;
+    const how = status.signal === "SIGKILL"
+      ? `killed after ${CHILD_TIMEOUT_MS / 1_000} s`
+      : `exit code ${status.code}`;
+    return `${how}; stderr: ${this.#stderr.join(" / ") || "(empty)"}`;
+  }
+
+  kill(): void {
+    try {
+      this.#process.kill("SIGKILL");
+    } catch { /* exited already */ }
   }
 }
 
-async function drainUnderBun(
-  repoRoot: string,
-  url: string,
-  spec: DrainSpec,
-  tuning: DocketTuning,
-): Promise<number> {
-  const output = await runChild(repoRoot, childArgs(url, spec, tuning));
-  const stdout = new TextDecoder().decode(output.stdout);
-  const stderr = new TextDecoder().decode(output.stderr);
-  let reply: { ms?: number; error?: string } = {};
-  try {
-    reply = JSON.parse(lastLine(stdout));
-  } catch { /* reported below with the process's own output */ }
-  if (output.success && typeof reply.ms === "number") return reply.ms;
-  const reason = reply.error ??
-    (output.signal === "SIGKILL" ? `killed after ${CHILD_TIMEOUT_MS / 1_000} s` : undefined) ??
-    `exit code ${output.code}`;
-  throw new Error(`bun child failed: ${reason}; stderr: ${lastLine(stderr) || "(empty)"}`);
-}
-
 export function bunDocketContender(repoRoot: string, url: string, tuning: DocketTuning): Contender {
+  let child: DrainProcess | undefined;
   return {
     name: "docket (Bun)",
     runtime: "Bun",
     usesRedis: true,
-    drain: (spec) => drainUnderBun(repoRoot, url, spec, tuning),
+    async drain(spec) {
+      child ??= new DrainProcess(repoRoot, url, tuning);
+      try {
+        return await child.drain(spec);
+      } catch (error) {
+        // What a failed drain left behind is unknown: the next drain starts a fresh process.
+        child.kill();
+        child = undefined;
+        throw error;
+      }
+    },
   };
 }

@@ -27,10 +27,10 @@ export const DEFAULT_DOCKET_TUNING: DocketTuning = {
 };
 
 /**
- * Warm-up drains a docket (Bun) drain process runs before the measured one
- * (`docket_drain_child.ts`). One left a fresh Bun process short of its steady
- * state: at concurrency 100 with state kept it drained 18.0–18.5k tasks/s after one and
- * 19.3–20.6k after three (two runs each, bench/PROFILE.md "Bun"), while the in-process Deno
- * contender has run dozens of drains before that row.
+ * Warm-up drains the docket (Bun) drain process runs before each measured one, the same drain
+ * unrecorded (`docket_drain_child.ts`). The process itself serves the whole comparison run, so
+ * it is warm from the rows before; this one drain puts it on the measured path (the same
+ * concurrency and state), as an in-process contender's earlier repetitions put it there.
+ * JavaScriptCore tiers a function up by how often it has run (bench/PROFILE.md "Bun").
  */
-export const WARM_UP_DRAINS = 3;
+export const WARM_UP_DRAINS = 1;

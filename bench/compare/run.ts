@@ -262,9 +262,10 @@ function settingsLines(
     "ratio = docket median / BullMQ median: on ↑ rows above 1 favours docket, on ↓ rows below 1 " +
     "does; before the first scenario each in-process contender drains 1,000 tasks unrecorded " +
     "(warm-up)",
-    "docket (Bun): same drain code run by `bun run bench/compare/docket_drain_child.ts`, a fresh " +
-    `process per run that first runs the same drain ${WARM_UP_DRAINS} times unrecorded (warm-up, ` +
-    "as the in-process contenders are warm from their earlier runs) on a server it then flushes; " +
+    "docket (Bun): same drain code run by `bun run bench/compare/docket_drain_child.ts`, one " +
+    "process for the whole comparison (warm from its earlier runs, as the in-process contenders " +
+    `are), which runs each drain it measures ${WARM_UP_DRAINS} time(s) unrecorded first, on a ` +
+    "server it then flushes; " +
     "docket (memory://): in-process backend, no Redis (not like for like with BullMQ)",
     ...SCALING_SETTINGS,
   ];
@@ -360,13 +361,13 @@ const SCALING_SETTINGS = [
 const WARM_UP_DRAIN = { tasks: 1_000, concurrency: 10, keepState: false };
 
 /**
- * One small drain per in-process contender, so that neither library's first measured run also
- * pays for loading and JIT-compiling its worker path. (Each Bun run is a fresh process, which
- * first runs the drain it measures once, unmeasured: see docket_drain_child.ts.)
+ * One small drain per contender, so that no library's first measured run also pays for loading
+ * and JIT-compiling its worker path (docket under Bun: its drain process, which serves every
+ * drain of the run, see bun_contender.ts).
  */
 async function warmUp(lineup: Entrant[], admin: RedisAdmin, warnings: string[]): Promise<void> {
   for (const { contender, skipReason } of lineup) {
-    if (skipReason || contender.runtime !== "Deno" || !contender.drain) continue;
+    if (skipReason || !contender.drain) continue;
     await admin.flushAll();
     try {
       await withTimeout(contender.drain(WARM_UP_DRAIN), RUN_TIMEOUT_MS, "warm-up drain");
