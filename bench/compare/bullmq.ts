@@ -9,6 +9,8 @@
 // deno-lint-ignore no-import-prefix
 import "npm:ioredis@5.11.1";
 // deno-lint-ignore no-import-prefix
+import type { Redis } from "npm:ioredis@5.11.1";
+// deno-lint-ignore no-import-prefix
 import { type Job, type JobsOptions, Queue, Worker } from "npm:bullmq@6.7.0";
 import {
   addAtSteadyRate,
@@ -161,6 +163,18 @@ function enqueueSerial(connection: BullmqConnection, tasks: number): Promise<num
   });
 }
 
+/** Through the queue's own ioredis connection, the one its adds go through. */
+function roundTrip(connection: BullmqConnection, calls: number): Promise<number> {
+  return withQueue(connection, "round-trip", async ({ queue }) => {
+    // BullMQ's backend interface names only what BullMQ calls; the client is ioredis's.
+    const client = (await queue.backend.client) as unknown as Redis;
+    for (let i = 0; i < WARM_UP_ADDS; i++) await client.ping();
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) await client.ping();
+    return performance.now() - start;
+  });
+}
+
 function enqueueInFlight(
   connection: BullmqConnection,
   tasks: number,
@@ -248,6 +262,7 @@ export function bullmqContender(connection: BullmqConnection): Contender {
     runtime: "Deno",
     usesRedis: true,
     enqueueSerial: (tasks) => enqueueSerial(connection, tasks),
+    roundTrip: (calls) => roundTrip(connection, calls),
     enqueueInFlight: (tasks, inFlight) => enqueueInFlight(connection, tasks, inFlight),
     drain: (spec) => drain(connection, spec),
     latency: (spec) => latency(connection, spec),

@@ -143,6 +143,11 @@ export interface Contender {
   readonly usesRedis: boolean;
   /** ms for `tasks` adds, each awaited before the next. */
   enqueueSerial?(tasks: number): Promise<number>;
+  /**
+   * ms for `calls` PINGs, each awaited before the next, through the Redis client library the
+   * contender's adds use: one bare round trip, which an awaited add also makes.
+   */
+  roundTrip?(calls: number): Promise<number>;
   /** ms for `tasks` adds with `inFlight` of them outstanding at any time. */
   enqueueInFlight?(tasks: number, inFlight: number): Promise<number>;
   /** ms from starting a worker on `tasks` pre-filled no-op tasks until all are done. */

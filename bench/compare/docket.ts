@@ -4,6 +4,7 @@
  * Runtime-neutral on purpose: `docket_drain_child.ts` runs this same code under Bun.
  */
 import pino from "pino";
+import { createClient } from "redis";
 import { Docket, type Task, task, Worker } from "../../mod.ts";
 import {
   addAtSteadyRate,
@@ -146,6 +147,20 @@ function enqueueSerial(url: string, tasks: number): Promise<number> {
   });
 }
 
+/** Through node-redis, the client docket's Redis backend is built on. */
+async function roundTrip(url: string, calls: number): Promise<number> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    for (let i = 0; i < WARM_UP_ADDS; i++) await client.ping();
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) await client.ping();
+    return performance.now() - start;
+  } finally {
+    await closeQuietly("node-redis client", () => client.close());
+  }
+}
+
 function enqueueInFlight(url: string, tasks: number, inFlight: number): Promise<number> {
   return withSession(url, "enqueue-in-flight", true, async (session) => {
     await warmUp(session);
@@ -242,11 +257,13 @@ function dueAtOnce(
 export function docketContender(options: DocketContenderOptions): Contender {
   const { url } = options;
   const tuning = options.tuning ?? DEFAULT_DOCKET_TUNING;
+  const usesRedis = !url.startsWith("memory://");
   return {
     name: options.name ?? "docket",
     runtime: "Bun" in globalThis ? "Bun" : "Deno",
-    usesRedis: !url.startsWith("memory://"),
+    usesRedis,
     enqueueSerial: (tasks) => enqueueSerial(url, tasks),
+    roundTrip: usesRedis ? (calls) => roundTrip(url, calls) : undefined,
     enqueueInFlight: (tasks, inFlight) => enqueueInFlight(url, tasks, inFlight),
     drain: (spec) => drain(url, spec, tuning),
     latency: (spec) => latency(url, spec, tuning),

@@ -121,6 +121,7 @@ async function docketEntrants(server: RedisServer, tuning: DocketTuning): Promis
 const memoryName = "docket (memory://)";
 const ALL_METHODS = [
   "enqueueSerial",
+  "roundTrip",
   "enqueueInFlight",
   "drain",
   "latency",

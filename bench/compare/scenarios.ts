@@ -17,6 +17,11 @@ export interface Metric {
   better: Better;
   /** Contenders this metric is reported for (all that run the scenario when absent). */
   appliesTo?: (contender: Contender) => boolean;
+  /**
+   * Measures the contenders' Redis client libraries, not the queues: shown for what it bounds,
+   * left out of "every row at or above BullMQ".
+   */
+  clientOnly?: boolean;
 }
 
 export interface MeasureContext {
@@ -86,11 +91,25 @@ function enqueueSerial(w: Workload): Scenario {
         unit: "adds/s",
         better: "higher",
       },
+      // What an awaited add cannot beat: its round trip, with no work at either end.
+      roundTrip: {
+        section: 1,
+        label: `${count(w.enqueueSerialTasks)} awaited PINGs, one at a time, through the ` +
+          "library's Redis client (node-redis for docket, ioredis for BullMQ): the round trip " +
+          "an awaited add makes",
+        unit: "PINGs/s",
+        better: "higher",
+        appliesTo: (c) => c.roundTrip !== undefined,
+        clientOnly: true,
+      },
     },
     supports: (c) => c.enqueueSerial !== undefined,
-    async measure(c) {
+    async measure(c): Promise<Record<string, number>> {
       const ms = await c.enqueueSerial!(w.enqueueSerialTasks);
-      return { rate: perSecond(w.enqueueSerialTasks, ms) };
+      const rate = perSecond(w.enqueueSerialTasks, ms);
+      if (!c.roundTrip) return { rate };
+      const pingMs = await c.roundTrip(w.enqueueSerialTasks);
+      return { rate, roundTrip: perSecond(w.enqueueSerialTasks, pingMs) };
     },
   };
 }
