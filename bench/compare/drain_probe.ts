@@ -1,0 +1,80 @@
+/**
+ * Where one drain's time goes, per task: wall time, the process's CPU, Redis's CPU and every Redis
+ * command (INFO commandstats counts the commands run inside scripts too), for docket's drain as
+ * the comparison measures it (`drain` in docket.ts), on a Redis server you start.
+ *
+ *   redis-server --port 6390 --save '' --appendonly no --daemonize yes
+ *   deno run -A --lock=bench/compare/deno.lock bench/compare/drain_probe.ts \
+ *     --url redis://127.0.0.1:6390 --tasks 3000 --concurrency 1 [--fire-and-forget]
+ *   bun run bench/compare/drain_probe.ts …   # the same under Bun
+ *
+ * Three unrecorded drains, then three measured ones, each on a flushed server. Add
+ * `--cpu-prof --cpu-prof-dir=DIR` (Deno) for a profile to sum with profile_summary.ts; the
+ * process CPU includes the runtime's other threads (compiler, GC).
+ */
+import process from "node:process";
+import { createClient } from "redis";
+import { drain } from "./docket.ts";
+import { DEFAULT_DOCKET_TUNING } from "./docket_tuning.ts";
+
+const WARM_UP_DRAINS = 3;
+const MEASURED_DRAINS = 3;
+
+function option(name: string, fallback?: string): string {
+  const args = process.argv.slice(2);
+  const at = args.indexOf(name);
+  const value = at >= 0 ? args[at + 1] : fallback;
+  if (value === undefined) throw new Error(`${name} is required`);
+  return value;
+}
+
+function cpuSeconds(info: string): number {
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return field("used_cpu_sys") + field("used_cpu_user");
+}
+
+/** "name calls×µs" per task for every command, the costliest first. */
+function commandsPerTask(commandStats: string, tasks: number): string {
+  return [...commandStats.matchAll(/cmdstat_(\S+):calls=(\d+),usec=(\d+)/g)]
+    .map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }))
+    .filter(({ calls }) => calls >= tasks / 100)
+    .sort((a, b) => b.usec - a.usec)
+    .map(({ name, calls, usec }) =>
+      `${name} ${(calls / tasks).toFixed(2)}×${(usec / calls).toFixed(1)}µs`
+    )
+    .join(", ");
+}
+
+const url = option("--url");
+const spec = {
+  tasks: Number(option("--tasks", "3000")),
+  concurrency: Number(option("--concurrency", "1")),
+  keepState: !process.argv.includes("--fire-and-forget"),
+};
+const admin = createClient({ url });
+await admin.connect();
+try {
+  for (let i = 0; i < WARM_UP_DRAINS; i++) await drain(url, spec, DEFAULT_DOCKET_TUNING);
+  for (let i = 0; i < MEASURED_DRAINS; i++) {
+    await admin.flushAll();
+    let redisBefore = 0;
+    let cpuBefore = process.cpuUsage();
+    const ms = await drain(url, spec, DEFAULT_DOCKET_TUNING, async () => {
+      await admin.configResetStat();
+      redisBefore = cpuSeconds(await admin.info("cpu"));
+      cpuBefore = process.cpuUsage();
+    });
+    const cpu = process.cpuUsage(cpuBefore);
+    const redis = cpuSeconds(await admin.info("cpu")) - redisBefore;
+    const perTask = (total: number) => (total / spec.tasks).toFixed(0);
+    console.log(
+      `${(spec.tasks / ms * 1_000).toFixed(0)} tasks/s: per task ${perTask(ms * 1_000)} µs, ` +
+        `process CPU ${perTask(cpu.user + cpu.system)} µs, Redis CPU ${perTask(redis * 1e6)} µs`,
+    );
+    console.log(`  ${commandsPerTask(await admin.info("commandstats"), spec.tasks)}`);
+  }
+} finally {
+  await admin.close();
+}
+// Exit explicitly: a connection the library failed to close must not keep the process alive.
+process.exit(0);
