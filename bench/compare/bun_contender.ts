@@ -36,6 +36,21 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
   if (pending !== "") yield pending;
 }
 
+/** The child's answer on `line`, or undefined when the line is not one. */
+function parseReply(line: string): { ms: number } | { error: string } | undefined {
+  let reply: unknown;
+  try {
+    reply = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof reply !== "object" || reply === null) return undefined;
+  const { ms, error } = reply as { ms?: unknown; error?: unknown };
+  if (typeof ms === "number") return { ms };
+  if (typeof error === "string") return { error };
+  return undefined;
+}
+
 /** One running drain process: requests in on stdin, one answer a line on stdout. */
 class DrainProcess {
   readonly #process: Deno.ChildProcess;
@@ -85,14 +100,14 @@ class DrainProcess {
         keepState: spec.keepState,
       };
       await this.#requests.write(new TextEncoder().encode(`${JSON.stringify(request)}\n`));
-      const answer = await this.#answers.next();
-      if (answer.done) throw new Error(`bun child exited: ${await this.#exitReason()}`);
-      let reply: { ms?: number; error?: string } = {};
-      try {
-        reply = JSON.parse(answer.value);
-      } catch { /* reported below */ }
-      if (typeof reply.ms === "number") return reply.ms;
-      throw new Error(`bun child failed: ${reply.error ?? `unexpected output ${answer.value}`}`);
+      for (;;) {
+        const answer = await this.#answers.next();
+        if (answer.done) throw new Error(`bun child exited: ${await this.#exitReason()}`);
+        const reply = parseReply(answer.value);
+        if (!reply) continue; // a line something else printed, not an answer
+        if ("ms" in reply) return reply.ms;
+        throw new Error(`bun child failed: ${reply.error}`);
+      }
     } finally {
       clearTimeout(timer);
     }
