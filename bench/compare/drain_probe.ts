@@ -10,15 +10,21 @@
  *
  * Three unrecorded drains, then three measured ones, each on a flushed server. Add
  * `--cpu-prof --cpu-prof-dir=DIR` (Deno) for a profile to sum with profile_summary.ts; the
- * process CPU includes the runtime's other threads (compiler, GC).
+ * process CPU includes the runtime's other threads (compiler, GC). `--allocations` (Deno) runs
+ * one more drain with V8's sampling heap profiler on from the pre-fill's end to the drain's, and
+ * prints the bytes allocated per task, by function (see allocations.ts).
  */
 import process from "node:process";
 import { createClient } from "redis";
 import { drain } from "./docket.ts";
 import { DEFAULT_DOCKET_TUNING } from "./docket_tuning.ts";
+import { cpuSecondsUsed } from "./redis_server.ts";
+import { type Allocations, sampleAllocations } from "./allocations.ts";
 
 const WARM_UP_DRAINS = 3;
 const MEASURED_DRAINS = 3;
+/** Functions listed by `--allocations`. */
+const TOP_ALLOCATORS = 20;
 
 function option(name: string, fallback?: string): string {
   const args = process.argv.slice(2);
@@ -26,11 +32,6 @@ function option(name: string, fallback?: string): string {
   const value = at >= 0 ? args[at + 1] : fallback;
   if (value === undefined) throw new Error(`${name} is required`);
   return value;
-}
-
-function cpuSeconds(info: string): number {
-  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
-  return field("used_cpu_sys") + field("used_cpu_user");
 }
 
 /** "name calls×µs" per task for every command, the costliest first. */
@@ -61,17 +62,30 @@ try {
     let cpuBefore = process.cpuUsage();
     const ms = await drain(url, spec, DEFAULT_DOCKET_TUNING, async () => {
       await admin.configResetStat();
-      redisBefore = cpuSeconds(await admin.info("cpu"));
+      redisBefore = cpuSecondsUsed(await admin.info("cpu"));
       cpuBefore = process.cpuUsage();
     });
     const cpu = process.cpuUsage(cpuBefore);
-    const redis = cpuSeconds(await admin.info("cpu")) - redisBefore;
+    const redis = cpuSecondsUsed(await admin.info("cpu")) - redisBefore;
     const perTask = (total: number) => (total / spec.tasks).toFixed(0);
     console.log(
       `${(spec.tasks / ms * 1_000).toFixed(0)} tasks/s: per task ${perTask(ms * 1_000)} µs, ` +
         `process CPU ${perTask(cpu.user + cpu.system)} µs, Redis CPU ${perTask(redis * 1e6)} µs`,
     );
     console.log(`  ${commandsPerTask(await admin.info("commandstats"), spec.tasks)}`);
+  }
+  if (process.argv.includes("--allocations")) {
+    await admin.flushAll();
+    let stop: (() => Promise<Allocations>) | undefined;
+    await drain(url, spec, DEFAULT_DOCKET_TUNING, async () => {
+      stop = await sampleAllocations();
+    });
+    const { total, byFunction } = await stop!();
+    const perTask = (bytes: number) => `${(bytes / spec.tasks).toFixed(0)} B`;
+    console.log(`allocated per task: ${perTask(total)}, of which`);
+    for (const [name, bytes] of byFunction.slice(0, TOP_ALLOCATORS)) {
+      console.log(`  ${perTask(bytes).padStart(7)}  ${name}`);
+    }
   }
 } finally {
   await admin.close();
