@@ -5,7 +5,7 @@
  * as warm as the in-process contenders are from their earlier runs. The child measures its own
  * drains, so process start-up is not in the numbers.
  */
-import { tracked } from "./children.ts";
+import { lines, tracked } from "./children.ts";
 import { type Contender, type DrainSpec, MEASUREMENT_TIMEOUT_MS } from "./contender.ts";
 import type { DocketTuning } from "./docket_tuning.ts";
 
@@ -23,17 +23,6 @@ export async function bunVersion(): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** The lines of a byte stream, without their line ends. */
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let pending = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    const parts = (pending + text).split("\n");
-    pending = parts.pop()!;
-    yield* parts;
-  }
-  if (pending !== "") yield pending;
 }
 
 /** The child's answer on `line`, or undefined when the line is not one. */

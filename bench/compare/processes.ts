@@ -6,7 +6,7 @@
  * Deno-only (the orchestrator's side). Set BENCH_CPU_PROF_DIR to make every worker process write
  * a CPU profile there (`deno run --cpu-prof`, `bun --cpu-prof run`), see bench/PROFILE.md.
  */
-import { tracked } from "./children.ts";
+import { lines, tracked } from "./children.ts";
 import {
   type Checkpoint,
   DeliveryTracker,
@@ -103,20 +103,14 @@ class WorkerProcess {
   }
 
   async #readStdout(): Promise<void> {
-    let buffer = "";
     try {
-      for await (const chunk of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
-        buffer += chunk;
-        let newline;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, newline).trim();
-          buffer = buffer.slice(newline + 1);
-          if (!line.startsWith("{")) continue; // a library's own output
-          try {
-            this.#lines.push(JSON.parse(line));
-          } catch { /* not ours */ }
-          this.#waiting?.();
-        }
+      for await (const raw of lines(this.#child.stdout)) {
+        const line = raw.trim();
+        if (!line.startsWith("{")) continue; // a library's own output
+        try {
+          this.#lines.push(JSON.parse(line));
+        } catch { /* not ours */ }
+        this.#waiting?.();
       }
     } finally {
       this.#ended = true;
