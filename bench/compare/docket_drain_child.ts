@@ -78,13 +78,18 @@ async function warmUp(url: string, spec: DrainSpec, tuning: DocketTuning): Promi
   }
 }
 
+/** The answer line that reports `error`. */
+function errorAnswer(error: unknown): string {
+  return JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
+}
+
 async function measure(line: string, { url, tuning }: ChildArgs): Promise<string> {
   try {
     const spec = parseSpec(line);
     await warmUp(url, spec, tuning);
     return JSON.stringify({ ms: await drain(url, spec, tuning) });
   } catch (error) {
-    return JSON.stringify({ error: error instanceof Error ? error.message : String(error) });
+    return errorAnswer(error);
   }
 }
 
@@ -93,7 +98,7 @@ async function main(): Promise<number> {
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (error) {
-    console.log(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+    console.log(errorAnswer(error));
     return 1;
   }
   // One drain at a time, in the order asked: run.ts waits for each answer before the next.
