@@ -18,7 +18,7 @@ import process from "node:process";
 import { createClient } from "redis";
 import { drain } from "./docket.ts";
 import { DEFAULT_DOCKET_TUNING } from "./docket_tuning.ts";
-import { cpuSecondsUsed } from "./redis_server.ts";
+import { commandStats, cpuSecondsUsed } from "./redis_server.ts";
 import { type Allocations, sampleAllocations } from "./allocations.ts";
 
 const WARM_UP_DRAINS = 3;
@@ -35,9 +35,9 @@ function option(name: string, fallback?: string): string {
 }
 
 /** "name calls×µs" per task for every command, the costliest first. */
-function commandsPerTask(commandStats: string, tasks: number): string {
-  return [...commandStats.matchAll(/cmdstat_(\S+):calls=(\d+),usec=(\d+)/g)]
-    .map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }))
+function commandsPerTask(info: string, tasks: number): string {
+  return [...commandStats(info)]
+    .map(([name, { calls, usec }]) => ({ name, calls, usec }))
     .filter(({ calls }) => calls >= tasks / 100)
     .sort((a, b) => b.usec - a.usec)
     .map(({ name, calls, usec }) =>

@@ -174,13 +174,21 @@ function parseInfoFields(info: string): Map<string, string> {
   return fields;
 }
 
-export function sumCommandCalls(commandStats: string): number {
-  let total = 0;
-  for (const [name, value] of parseInfoFields(commandStats)) {
+/** Calls and microseconds per command name, from `INFO commandstats`. */
+export function commandStats(info: string): Map<string, { calls: number; usec: number }> {
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const [name, value] of parseInfoFields(info)) {
     if (!name.startsWith("cmdstat_")) continue;
     const calls = value.match(/(?:^|,)calls=(\d+)/);
-    if (calls) total += Number(calls[1]);
+    const usec = value.match(/(?:^|,)usec=(\d+)/);
+    if (calls) stats.set(name.slice(8), { calls: Number(calls[1]), usec: Number(usec?.[1] ?? 0) });
   }
+  return stats;
+}
+
+export function sumCommandCalls(info: string): number {
+  let total = 0;
+  for (const { calls } of commandStats(info).values()) total += calls;
   return total;
 }
 
@@ -244,12 +252,8 @@ export class RedisAdmin {
 
   /** Calls per command name since the last CONFIG RESETSTAT (the admin's INFO calls included). */
   async commandBreakdown(): Promise<Record<string, number>> {
-    const calls: Record<string, number> = {};
-    for (const [name, value] of parseInfoFields(await this.#command("INFO", "commandstats"))) {
-      const count = value.match(/(?:^|,)calls=(\d+)/);
-      if (name.startsWith("cmdstat_") && count) calls[name.slice(8)] = Number(count[1]);
-    }
-    return calls;
+    const stats = commandStats(await this.#command("INFO", "commandstats"));
+    return Object.fromEntries([...stats].map(([name, { calls }]) => [name, calls]));
   }
 
   /** The {@link ServerProbe} contenders use: a reset and a reading on this connection. */
